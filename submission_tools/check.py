@@ -1,0 +1,209 @@
+"""`submit check`: walk a tree, run every rule, and return a result that reporters render."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from submission_tools import __version__
+from submission_tools.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError
+from submission_tools.findings import Finding, Severity
+from submission_tools.reference import ReferenceCheckout
+from submission_tools.rules import REGISTRY
+from submission_tools.rulesets import Ruleset
+from submission_tools.rulesets.detect import RoundChoice, choose_round
+from submission_tools.runners import detect_runner
+from submission_tools.strictjson import JsonProblem, ParsedJson, parse_strict_json
+from submission_tools.textio import TextProblem, read_text
+from submission_tools.tree import BenchmarkDir, ModeDir, ResultsTree, read_tree
+from submission_tools.walk import Entry, walk_tree
+
+# GitHub refuses files over 100 MiB and every published round lives on GitHub; the official
+# checker's own limit (500 MB) is looser than what can be published at all.
+DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+SYSTEM_JSON_LIMIT = 1024 * 1024
+
+
+class RuleCrash(RuntimeError):
+    """A rule raised; carries the rule ID so the crash log says which one."""
+
+
+@dataclass
+class CheckOptions:
+    version: str | None = None
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    reference: Path | None = None
+
+
+@dataclass
+class LoadedJson:
+    """A system description as far as it could be read: `value` is None when it could not."""
+
+    entry: Entry
+    value: Any = None
+    parsed: ParsedJson | None = None
+    problem: str = ""
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def fields(self) -> dict | None:
+        return self.value if isinstance(self.value, dict) else None
+
+
+@dataclass
+class CheckContext:
+    tree: ResultsTree
+    ruleset: Ruleset
+    options: CheckOptions
+    reference: ReferenceCheckout | None = None
+    _json_cache: dict[str, LoadedJson] = field(default_factory=dict)
+    _runner_cache: dict[str, str | None] = field(default_factory=dict)
+
+    def load_json(self, entry: Entry) -> LoadedJson:
+        cached = self._json_cache.get(entry.path)
+        if cached is not None:
+            return cached
+        loaded = LoadedJson(entry)
+        try:
+            text = read_text(entry.os_path, limit=SYSTEM_JSON_LIMIT)
+            loaded.parsed = parse_strict_json(text)
+            loaded.value = loaded.parsed.value
+        except TextProblem as exc:
+            loaded.problem, loaded.line, loaded.column = str(exc), exc.line, exc.column
+        except JsonProblem as exc:
+            loaded.problem = f"is not valid JSON: {exc.message}"
+            loaded.line, loaded.column = exc.line, exc.column
+        self._json_cache[entry.path] = loaded
+        return loaded
+
+    def runner_of(self, mode: ModeDir, bench: BenchmarkDir) -> str | None:
+        """The runner of a mode folder; when its own files do not tell (a results.txt alone),
+        the runner its sibling modes agree on."""
+        if mode.path not in self._runner_cache:
+            own = {m.path: detect_runner(m, bench) for m in bench.modes.values()}
+            siblings = {r for p, r in own.items() if r is not None and p != mode.path}
+            runner = own[mode.path]
+            if runner is None and len(siblings) == 1:
+                runner = siblings.pop()
+            self._runner_cache[mode.path] = runner
+        return self._runner_cache[mode.path]
+
+
+@dataclass
+class ResultEntry:
+    """One division/submitter/system/benchmark/mode folder and what is known of its scores."""
+
+    division: str
+    submitter: str
+    system: str
+    benchmark: str
+    mode: str
+    path: str
+    runner: str | None
+    claimed: dict = field(default_factory=dict)
+    recomputed: dict = field(default_factory=dict)
+    valid: bool = True
+
+    def to_dict(self) -> dict:
+        return {
+            "division": self.division, "submitter": self.submitter, "system": self.system,
+            "benchmark": self.benchmark, "mode": self.mode, "path": self.path,
+            "runner": self.runner, "claimed": self.claimed, "recomputed": self.recomputed,
+            "valid": self.valid,
+        }
+
+
+@dataclass
+class CheckResult:
+    root: Path
+    round: RoundChoice
+    findings: list[Finding]
+    results: list[ResultEntry]
+    tree: ResultsTree
+    reference: ReferenceCheckout | None
+    elapsed_s: float
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            counts[f.severity.value] += 1
+        return counts
+
+    def failed(self, strict: bool = False) -> bool:
+        counts = self.counts
+        return counts["error"] > 0 or (strict and counts["warning"] > 0)
+
+    def verdict(self, strict: bool = False) -> str:
+        return "fail" if self.failed(strict) else "pass"
+
+    def status_line(self, strict: bool = False) -> str:
+        if self.failed(strict):
+            return "FAILED"
+        return "PASSED with warnings" if self.counts["warning"] else "PASSED"
+
+    def exit_code(self, strict: bool = False) -> int:
+        return EXIT_CHECK_FAILED if self.failed(strict) else EXIT_OK
+
+    @property
+    def tool(self) -> dict:
+        return {"name": "submit", "version": __version__}
+
+
+def _result_entries(ctx: CheckContext, findings: list[Finding]) -> list[ResultEntry]:
+    entries = []
+    tree = ctx.tree
+    for submitter, system, bench, mode in tree.modes():
+        json_entry = submitter.system_json(system.name)
+        # Errors that make this result invalid: inside its mode folder, on its benchmark or
+        # system folder themselves, or in its system description.
+        own = {bench.path, system.path} | ({json_entry.path} if json_entry else set())
+        valid = not any(
+            f.severity is Severity.ERROR
+            and (f.path in own or f.path == mode.path or f.path.startswith(mode.path + "/"))
+            for f in findings
+        )
+        entries.append(ResultEntry(
+            division=submitter.division, submitter=submitter.name, system=system.name,
+            benchmark=bench.name, mode=mode.name, path=mode.path,
+            runner=ctx.runner_of(mode, bench), valid=valid,
+        ))
+    return entries
+
+
+def run_check(root: Path, options: CheckOptions | None = None) -> CheckResult:
+    """Check the tree at `root`; raise InputError when it cannot be checked at all."""
+    options = options or CheckOptions()
+    if not root.exists():
+        raise InputError(f"{root}: no such file or folder; give the path of a results tree")
+    if root.is_symlink() and not root.is_dir():
+        raise InputError(f"{root}: is a broken symbolic link; give the path of a results tree")
+    if not root.is_dir():
+        raise InputError(f"{root}: is a file, not a folder; give the folder that holds closed/ or open/")
+    started = time.perf_counter()
+    reference = ReferenceCheckout.open(options.reference) if options.reference else None
+    index = walk_tree(root)
+    if index.get(".").kind != "dir":
+        raise InputError(f"{root}: the folder cannot be listed ({index.get('.').error}); check its permissions")
+    tree = read_tree(root, index)
+    choice = choose_round(tree, options.version)
+    ctx = CheckContext(tree=tree, ruleset=choice.ruleset, options=options, reference=reference)
+    findings: list[Finding] = []
+    seen: set[tuple] = set()
+    for rule in REGISTRY:
+        try:
+            produced = list(rule.check(ctx))
+        except Exception as exc:  # a bug in a rule: report which one
+            raise RuleCrash(f"rule {rule.id} crashed: {type(exc).__name__}: {exc}") from exc
+        for finding in produced:
+            key = (finding.rule, finding.path, finding.line, finding.message)
+            if key not in seen:
+                seen.add(key)
+                findings.append(finding)
+    findings.sort(key=Finding.sort_key)
+    results = _result_entries(ctx, findings)
+    return CheckResult(root=root, round=choice, findings=findings, results=results, tree=tree,
+                       reference=reference, elapsed_s=time.perf_counter() - started)
