@@ -12,6 +12,7 @@ from submission_tools.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError
 from submission_tools.findings import Finding, Severity
 from submission_tools.reference import ReferenceCheckout
 from submission_tools.rules import REGISTRY
+from submission_tools.rules.system_description import normalised_fields
 from submission_tools.rulesets import Ruleset
 from submission_tools.rulesets.detect import RoundChoice, choose_round
 from submission_tools.runners import detect_runner
@@ -125,6 +126,12 @@ class CheckResult:
     tree: ResultsTree
     reference: ReferenceCheckout | None
     elapsed_s: float
+    descriptions: dict[str, dict] = field(default_factory=dict)  # system JSON path -> its fields
+
+    def system_fields(self, submitter, system_id: str) -> dict:
+        """The readable fields of a system's description ({} when it has none or it is broken)."""
+        entry = submitter.system_json(system_id)
+        return self.descriptions.get(entry.path, {}) if entry is not None else {}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -205,5 +212,8 @@ def run_check(root: Path, options: CheckOptions | None = None) -> CheckResult:
                 findings.append(finding)
     findings.sort(key=Finding.sort_key)
     results = _result_entries(ctx, findings)
+    descriptions = {path: normalised_fields(loaded.fields)
+                    for path, loaded in ctx._json_cache.items() if loaded.fields is not None}
     return CheckResult(root=root, round=choice, findings=findings, results=results, tree=tree,
-                       reference=reference, elapsed_s=time.perf_counter() - started)
+                       reference=reference, elapsed_s=time.perf_counter() - started,
+                       descriptions=descriptions)

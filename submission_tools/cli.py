@@ -1,0 +1,216 @@
+"""The `submit` command. Each subcommand builds its parts, runs them, and exits with their code.
+
+Exit codes (a contract): 0 ok, 1 the checked thing has errors, 2 usage or input error,
+3 internal error (the traceback goes to a log file; --debug prints it).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from submission_tools import __version__
+from submission_tools.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, SubmitError, UsageError
+from submission_tools.reference import ENV_VAR
+
+app = typer.Typer(
+    name="submit",
+    help="Measure, check, package and report MLPerf Tiny submissions.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+    sarif = "sarif"
+    github = "github"
+
+
+class RulesFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"submit {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", "-V", callback=_print_version, is_eager=True,
+                                 help="Print the tool version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Print the traceback of an internal error."),
+) -> None:
+    """Measure, check, package and report MLPerf Tiny submissions."""
+
+
+def _write(text: str, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write the report ({exc.strerror or exc})") from None
+
+
+@app.command()
+def check(
+    path: Path = typer.Argument(..., help="A results tree: the folder holding closed/ and open/, "
+                                          "one division folder, or one submitter folder."),
+    format: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f", help="Report format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
+    strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
+    round_version: Optional[str] = typer.Option(
+        None, "--version", "--round", metavar="VERSION",
+        help="Rule set of this round (v1.0 to v1.4); detected from the tree when omitted."),
+    reference: Optional[Path] = typer.Option(
+        None, "--reference", envvar=ENV_VAR, help=f"Checkout of mlcommons/tiny (or ${ENV_VAR})."),
+    max_file_mb: float = typer.Option(100.0, "--max-file-mb", min=0.001,
+                                      help="Largest file allowed in the tree, in MiB."),
+) -> None:
+    """Check a results tree against the round's rules and report every finding."""
+    from submission_tools.check import CheckOptions, run_check
+    from submission_tools.report import FORMATS
+
+    options = CheckOptions(version=round_version, reference=reference,
+                           max_file_bytes=int(max_file_mb * 1024 * 1024))
+    result = run_check(path, options)
+    renderer = FORMATS[format.value]
+    if format is ReportFormat.text:
+        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = renderer(result, strict=strict, color=color)
+    else:
+        text = renderer(result, strict=strict)
+    _write(text, output)
+    if output is not None:
+        typer.echo(f"{result.status_line(strict)}: report written to {output}", err=True)
+    raise typer.Exit(result.exit_code(strict))
+
+
+@app.command()
+def rules(
+    rule_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Show one rule in full."),
+    format: RulesFormat = typer.Option(RulesFormat.text, "--format", "-f",
+                                       help="text (table), markdown (docs/rules.md) or json."),
+) -> None:
+    """List every rule, or explain one (`submit rules SYS002`)."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from submission_tools.rules import REGISTRY
+    from submission_tools.rules.docs import rule_markdown, rule_text, rules_markdown
+
+    if rule_id is not None:
+        rule = REGISTRY.get(rule_id)
+        if rule is None:
+            known = ", ".join(r.id for r in REGISTRY)
+            raise UsageError(f"no rule '{rule_id}'; known rules: {known}")
+        if format is RulesFormat.json:
+            typer.echo(json.dumps(_rule_dict(rule), indent=2))
+        else:
+            typer.echo(rule_markdown(rule) if format is RulesFormat.markdown else rule_text(rule), nl=False)
+        return
+    if format is RulesFormat.markdown:
+        sys.stdout.write(rules_markdown())
+    elif format is RulesFormat.json:
+        typer.echo(json.dumps([_rule_dict(r) for r in REGISTRY], indent=2))
+    else:
+        table = Table(show_edge=False)
+        for column in ("ID", "severity", "name", "title"):
+            table.add_column(column)
+        for rule in REGISTRY:
+            table.add_row(rule.id, rule.severity.value, rule.name, rule.title)
+        Console(highlight=False).print(table)
+
+
+def _rule_dict(rule) -> dict:
+    return {"id": rule.id, "name": rule.name, "family": rule.family, "title": rule.title,
+            "severity": rule.severity.value, "spec": rule.spec, "rationale": rule.rationale, "fix": rule.fix}
+
+
+@app.command()
+def schema(
+    name: Optional[str] = typer.Argument(None, help="Schema name, e.g. system_description."),
+    list_names: bool = typer.Option(False, "--list", help="List the bundled schemas."),
+) -> None:
+    """Print a bundled JSON Schema (`submit schema --list` names them)."""
+    from submission_tools.resources import schema_names, schema_path
+
+    if list_names or name is None:
+        for schema_name in schema_names():
+            typer.echo(schema_name)
+        return
+    sys.stdout.write(schema_path(name).read_text(encoding="utf-8"))
+
+
+def _crash_log(exc: BaseException) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log_dir = Path(os.environ.get("SUBMIT_CRASH_DIR", tempfile.gettempdir()))
+    path = log_dir / f"submit-crash-{stamp}-{os.getpid()}.log"
+    text = (f"submit {__version__}\npython {platform.python_version()} on {platform.platform()}\n"
+            f"argv: {sys.argv}\n\n" + "".join(traceback.format_exception(exc)))
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        sys.stderr.write(text)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: runs the app and maps every outcome to the exit-code contract."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = app(args=args, prog_name="submit", standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"Error: {exc}\n")
+        code = EXIT_USAGE
+    except typer.Abort:
+        sys.stderr.write("Aborted.\n")
+        code = EXIT_USAGE
+    except SubmitError as exc:
+        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        code = 130
+    except Exception as exc:  # anything else is a bug in this tool
+        log = _crash_log(exc)
+        if debug:
+            traceback.print_exception(exc)
+        sys.stderr.write(f"InternalError: {type(exc).__name__}: {exc}\n"
+                         f"This is a bug in submit {__version__}; the traceback was written to {log}"
+                         f"{'' if debug else ' (--debug prints it)'}.\n")
+        code = EXIT_INTERNAL
+    if argv is None:
+        sys.exit(code or EXIT_OK)
+    return code or EXIT_OK
