@@ -20,7 +20,7 @@ _VERDICT_STYLE = {"PASSED": "bold green", "PASSED with warnings": "bold yellow",
 def render_text(result: CheckResult, strict: bool = False, color: bool = False, width: int = 110) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
-                      highlight=False, emoji=False)
+                      highlight=False, emoji=False, soft_wrap=True)
     console.print(Text(f"submit {result.tool['version']}: checking {result.root}", style="bold"))
     console.print(f"Rule set {result.round.ruleset.version}: {result.round.note}")
     if result.reference is not None:
@@ -44,9 +44,9 @@ def render_text(result: CheckResult, strict: bool = False, color: bool = False, 
                 line = Text("    ")
                 line.append(f"{mark} {finding.rule}", style=style)
                 line.append(f"  {where + '  ' if where else ''}{finding.message}")
-                console.print(line, soft_wrap=True)
+                console.print(line)
                 if finding.hint:
-                    console.print(Text(f"        → {finding.hint}", style="dim"), soft_wrap=True)
+                    console.print(Text(f"        → {finding.hint}", style="dim"))
 
     console.print()
     console.print(_summary_table(result))

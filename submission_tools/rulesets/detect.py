@@ -85,28 +85,28 @@ def _from_folder_name(tree: ResultsTree) -> tuple[str, str] | None:
     return (match.group(1), f"folder name \"{name}\"") if match else None
 
 
+def _choice(version: str, source: str, how: str) -> RoundChoice:
+    if version in SUPPORTED_ROUNDS:
+        return RoundChoice(load_ruleset(version), version, source, f"round {version} {how}")
+    nearest = nearest_supported(version)
+    older = " (an older round)" if version in OLDER_ROUNDS else ""
+    return RoundChoice(
+        load_ruleset(nearest), version, source,
+        f"round {version}{older} {how}; there is no rule set for it, so it is checked with the "
+        f"nearest one, {nearest}")
+
+
 def choose_round(tree: ResultsTree, requested: str | None) -> RoundChoice:
     if requested:
-        ruleset = load_ruleset(requested)
-        return RoundChoice(ruleset, None, "--version", f"rule set {ruleset.version} selected by --version")
+        version = normalise_version(requested)
+        if version not in SUPPORTED_ROUNDS and version not in OLDER_ROUNDS:
+            load_ruleset(version)  # raises the usage error that lists the supported rounds
+        return _choice(version, "--version", "selected by --version")
     for source in (_from_readme, _from_checklists, _from_adoc, _from_folder_name):
         found = source(tree)
-        if found is None:
-            continue
-        version, how = found
-        try:
-            version = normalise_version(version)
-        except Exception:
-            continue
-        if version in SUPPORTED_ROUNDS:
-            return RoundChoice(load_ruleset(version), version, how,
-                               f"round {version} detected from {how}")
-        nearest = nearest_supported(version)
-        older = " (an older round)" if version in OLDER_ROUNDS else ""
-        return RoundChoice(
-            load_ruleset(nearest), version, how,
-            f"round {version}{older} detected from {how}; there is no rule set for it, "
-            f"so it is checked with the nearest one, {nearest}")
+        if found is not None:
+            version, how = found
+            return _choice(normalise_version(version), how, f"detected from {how}")
     latest = SUPPORTED_ROUNDS[-1]
     return RoundChoice(load_ruleset(latest), None, "default",
                        f"the tree does not name its round; checked with the latest rule set, {latest} "
