@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from submission_tools.check import CheckResult
 from submission_tools.findings import Severity
@@ -32,8 +33,8 @@ def sarif_document(result: CheckResult) -> dict:
     index = {rule.id: i for i, rule in enumerate(rules)}
     results = []
     for finding in result.findings:
-        location: dict = {"artifactLocation": {"uri": finding.path if finding.path != "." else "./",
-                                               "uriBaseId": "ROOT"}}
+        uri = quote(finding.path, safe="/") if finding.path != "." else "./"
+        location: dict = {"artifactLocation": {"uri": uri, "uriBaseId": "ROOT"}}
         if finding.line:
             region = {"startLine": finding.line}
             if finding.column:

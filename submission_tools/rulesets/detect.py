@@ -35,13 +35,20 @@ class RoundChoice:
                 "source": self.source, "note": self.note}
 
 
-def _from_readme(tree: ResultsTree) -> tuple[str, str] | None:
-    entry = tree.index.get("README.md")
+def _root_text(tree: ResultsTree, name: str) -> str | None:
+    """A small text file at the root of the tree, or None when absent or unreadable."""
+    entry = tree.index.get(name)
     if entry is None or not entry.is_file:
         return None
     try:
-        text = read_text(entry.os_path, limit=1024 * 1024)
+        return read_text(entry.os_path, limit=1024 * 1024)
     except TextProblem:
+        return None
+
+
+def _from_readme(tree: ResultsTree) -> tuple[str, str] | None:
+    text = _root_text(tree, "README.md")
+    if text is None:
         return None
     for line in text.splitlines()[:5]:
         match = _README_TITLE.search(line)
@@ -65,12 +72,8 @@ def _from_checklists(tree: ResultsTree) -> tuple[str, str] | None:
 
 
 def _from_adoc(tree: ResultsTree) -> tuple[str, str] | None:
-    entry = tree.index.get("directory_structure.adoc")
-    if entry is None or not entry.is_file:
-        return None
-    try:
-        text = read_text(entry.os_path, limit=1024 * 1024)
-    except TextProblem:
+    text = _root_text(tree, "directory_structure.adoc")
+    if text is None:
         return None
     found = Counter(_ADOC_CHECKLIST.findall(text))
     if not found:
