@@ -219,7 +219,7 @@ def build_example_tree(dest: Path, spec: ExampleSpec | None = None) -> Path:
     (systems / f"{spec.system}.json").write_text(render_system_description(system_fields(spec)), encoding="utf-8")
     (systems / f"TinyMLPerf_{spec.round}_Submission_Checklist.pdf").write_bytes(
         minimal_pdf(f"TinyMLPerf {spec.round} submission checklist (example)"))
-    if spec.energy:
+    if spec.energy or "sww" in spec.benchmarks:  # sww is measured in energy mode only
         (systems / "Energy-Hookup.pdf").write_bytes(minimal_pdf("Energy hook-up: core supply through the monitor"))
     code = org / "code"
     code.mkdir()

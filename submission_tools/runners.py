@@ -30,15 +30,19 @@ def has_marker(mode: ModeDir, bench: BenchmarkDir) -> bool:
 
 
 def detect_runner(mode: ModeDir, bench: BenchmarkDir) -> str | None:
-    """EEMBC, MLC, MIXED (files of both) or None (nothing to tell by)."""
-    eembc = has_marker(mode, bench) or any(_EEMBC_FILE.match(n) for n in mode.files)
+    """EEMBC, MLC, MIXED (files of both) or None (nothing to tell by).
+
+    The files a runner writes decide; the EEMBC_RUNNER marker is only a claim, used when the
+    files do not tell (a marker that contradicts them is TREE010's finding).
+    """
+    eembc = any(_EEMBC_FILE.match(n) for n in mode.files)
     mlc = any(_MLC_FILE.match(n) for n in mode.files)
     if eembc and mlc:
         return MIXED
-    if eembc:
+    if eembc or mlc:
+        return EEMBC if eembc else MLC
+    if has_marker(mode, bench):
         return EEMBC
-    if mlc:
-        return MLC
     for name in ("log.txt", f"{mode.name}_log.txt"):
         entry = mode.files.get(name)
         if entry is not None:

@@ -136,8 +136,8 @@ class UnknownBenchmark(Rule):
         for _submitter, _system, bench in ctx.tree.benchmarks():
             if bench.name in rs.benchmarks:
                 continue
-            if _is_extra_level(bench.modes, rs, {*rs.modes, *rs.mode_aliases}):
-                continue  # TREE007 reports a level that holds benchmarks or modes
+            if _is_extra_level(bench.modes, rs, ()):
+                continue  # TREE007 reports a level that holds benchmarks; one holding modes is a misnamed benchmark
             alias = rs.benchmark_aliases.get(bench.name.lower())
             if alias and alias in rs.benchmarks:
                 hint = f"Rename '{bench.name}' to '{alias}'."
@@ -165,8 +165,8 @@ class UnknownModeFolder(Rule):
         for _submitter, _system, bench, mode in ctx.tree.modes():
             if bench.name not in rs.benchmarks or mode.name in rs.modes:
                 continue
-            if _is_extra_level(mode_children(ctx, mode), rs, rs.modes):
-                continue  # TREE007
+            if _is_extra_level(mode_children(ctx, mode), rs, {*rs.modes, *rs.mode_aliases}):
+                continue  # TREE007 (same test as there, so ic/RN07/power is reported once)
             alias = rs.mode_aliases.get(mode.name.lower()) or (
                 mode.name.lower() if mode.name.lower() in rs.modes else None)
             hint = f"Rename '{mode.name}' to '{alias}'." if alias else self.fix
@@ -204,7 +204,7 @@ class ExtraNesting(Rule):
                         if mode.name not in rs.modes and _is_extra_level(mode_children(ctx, mode), rs, modes):
                             yield self.finding(mode.path, f"extra folder level '{mode.name}' between "
                                                           f"benchmark '{bench.name}' and its mode folders")
-                elif _is_extra_level(bench.modes, rs, modes):
+                elif _is_extra_level(bench.modes, rs, ()):  # mode folders belong at this level
                     inner = sorted(bench.modes)
                     yield self.finding(bench.path, f"extra folder level '{bench.name}' between system "
                                                    f"'{system.name}' and '{'/'.join(inner[:3])}'")

@@ -1,0 +1,121 @@
+"""The rule-fixture interpreter (helpers/fixture_trees.py) never writes outside its tree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers.fixture_trees import (
+    FixtureError, TreeEditor, build_fixture_tree, example_spec, load_fixture_file, parse_size,
+)
+from submission_tools.example_tree import ExampleSpec
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return build_fixture_tree(tmp_path, ExampleSpec(), [])
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/passwd", "../outside.txt", "{org}/../../../outside.txt", "closed/../../outside.txt",
+    "", ".", "./", "\\\\server\\share\\x", "C:\\x.txt",
+])
+def test_paths_outside_the_tree_are_refused(tmp_path, tree, path):
+    editor = TreeEditor(tree.root, tree.spec)
+    with pytest.raises(ValueError):
+        editor.apply([{"write": {"path": path, "text": "x"}}])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tree"]
+
+
+def test_writing_through_a_link_is_refused(tmp_path, tree):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    editor = TreeEditor(tree.root, tree.spec)
+    editor.apply([{"symlink": {"path": "{org}/code/out", "target": str(outside)}},
+                  {"symlink": {"path": "{org}/code/victim", "target": str(victim)}}])
+    for op in ({"write": {"path": "{org}/code/out/x.txt", "text": "x"}},
+               {"mkdir": "{org}/code/out/sub"},
+               {"write": {"path": "{org}/code/victim", "text": "overwritten"}},
+               {"sparse": {"path": "{org}/code/victim", "size": 10}},
+               {"chmod": {"path": "{org}/code/victim", "mode": "000"}}):
+        with pytest.raises(ValueError):
+            editor.apply([op])
+    assert list(outside.iterdir()) == [] and victim.read_text() == "keep"
+    assert victim.stat().st_mode & 0o777 != 0
+    # Removing a link removes the link, not what it points to.
+    editor.apply([{"remove": "{org}/code/victim"}, {"remove": "{org}/code/out"}])
+    assert victim.read_text() == "keep" and outside.is_dir()
+
+
+def test_placeholders_and_ops(tree):
+    root = tree.root
+    TreeEditor(root, tree.spec).apply([
+        {"write": {"path": "{sys}/kws/notes.txt", "text": "a\r\nb"}},
+        {"write_bytes": {"path": "{systems}/x.bin", "hex": "00 ff\n10"}},
+        {"rename": {"from": "{sys}/kws/notes.txt", "to": "{org}/code/deep/er/notes.txt"}},
+        {"copy": {"from": "{sys}/ic", "to": "{sys}/ic_copy"}},
+        {"mkdirs": {"path": "{org}/code/many", "count": 12}},
+        {"json_set": {"path": "{systems}/virtual_dut_host.json", "key": "Status", "value": "RDI"}},
+        {"json_del": {"path": "{systems}/virtual_dut_host.json", "key": "Accelerator"}},
+        {"replace": {"path": "{org}/code/README.md", "old": "# Reproducing", "new": "# Rebuilding"}},
+        {"sparse": {"path": "{org}/code/big.bin", "size": "64MiB"}},
+        {"fifo": "{org}/code/pipe"},
+    ])
+    org = root / "closed" / "example_org"
+    assert (org / "code/deep/er/notes.txt").read_bytes() == b"a\r\nb"
+    assert (org / "systems/x.bin").read_bytes() == b"\x00\xff\x10"
+    assert (org / "results/virtual_dut_host/ic_copy/accuracy/results.json").is_file()
+    assert len(list((org / "code/many").iterdir())) == 12
+    text = (org / "systems/virtual_dut_host.json").read_text()
+    assert '"Status": "RDI"' in text and '"Accelerator"' not in text and text.startswith('{\n  "Submitter"')
+    assert (org / "code/README.md").read_text().startswith("# Rebuilding")
+    big = (org / "code/big.bin").stat()
+    assert big.st_size == 64 * 1024 * 1024 and big.st_blocks * 512 < big.st_size  # never written
+    assert not (org / "code/pipe").is_file() and os.path.exists(org / "code/pipe")
+
+
+@pytest.mark.parametrize("op, error", [
+    ({"remove": "{org}/nothing_here"}, FixtureError),
+    ({"replace": {"path": "{org}/code/README.md", "old": "absent", "new": "x"}}, FixtureError),
+    ({"json_del": {"path": "{systems}/virtual_dut_host.json", "key": "No such key"}}, FixtureError),
+    ({"write": {"path": "{nope}/x", "text": "x"}}, FixtureError),
+    ({"writ": {"path": "x", "text": "x"}}, FixtureError),
+    ({"write": {"path": "x"}}, FixtureError),
+    ({"chmod": {"path": "{org}/code", "mode": 0}}, FixtureError),
+    ({"write": {"path": "a", "text": "x"}, "mkdir": "b"}, FixtureError),
+])
+def test_stale_or_malformed_ops_fail_loudly(tree, op, error):
+    with pytest.raises(error):
+        TreeEditor(tree.root, tree.spec).apply([op])
+
+
+def test_fixture_files_are_validated(tmp_path):
+    def load(name, text):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text)
+        return load_fixture_file(path)
+
+    rule, cases = load("TREE001", "rule: TREE001\nfail:\n  - name: a\n    count: 2\npass:\n  - name: b\n")
+    assert rule == "TREE001" and [c.id for c in cases] == ["TREE001-fail-a", "TREE001-pass-b"]
+    for name, text in [
+        ("TREE001", "rule: TREE002\nfail: []\n"),  # rule does not match the file name
+        ("TREE001", "rule: TREE001\nfail:\n  - name: a\n    opz: []\n"),  # unknown case key
+        ("TREE001", "rule: TREE001\nfail:\n  - name: a\n  - name: a\n"),  # duplicate name
+        ("TREE001", "rule: TREE001\npass:\n  - name: a\n    count: 1\n"),  # count on a pass case
+        ("TREE001", "rule: TREE001\nfail:\n  - name: a\n    base: {rounds: v1.3}\n"),  # unknown base key
+        ("TREE001", "rule: TREE001\nfail:\n  - name: a\n    ops: [{mkdir: x, remove: y}]\n"),
+    ]:
+        with pytest.raises(FixtureError):
+            load(name, text)
+
+
+def test_base_and_sizes():
+    spec = example_spec({"round": "v1.3", "benchmarks": ["kws", "sww"], "system_fields": {"Status": "RDI"}})
+    assert spec.benchmarks == ("kws", "sww") and spec.round == "v1.3" and spec.system_fields == {"Status": "RDI"}
+    assert parse_size("2MiB") == 2 * 1024 ** 2 and parse_size("1GiB") == 1024 ** 3 and parse_size(17) == 17
+    with pytest.raises(FixtureError):
+        parse_size("2MB")
