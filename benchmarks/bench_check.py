@@ -36,8 +36,8 @@ def main(argv: list[str]) -> int:
         return 2
     for tree in trees:
         entries = len(walk_tree(tree))
-        walk = timed(lambda: walk_tree(tree))
-        check = timed(lambda: run_check(tree))
+        walk = timed(lambda tree=tree: walk_tree(tree))
+        check = timed(lambda tree=tree: run_check(tree))
         result = run_check(tree)
         print(f"{tree}: {entries} entries, {len(result.findings)} findings")
         print(f"  walk        best {min(walk) * 1000:8.1f} ms   median {statistics.median(walk) * 1000:8.1f} ms")

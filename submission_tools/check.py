@@ -80,6 +80,14 @@ class CheckContext:
         self._json_cache[entry.path] = loaded
         return loaded
 
+    def known_modes(self):
+        """(submitter, system, benchmark, mode) for mode folders the round knows by name, in
+        benchmarks it knows; misnamed ones are the layout rules' business."""
+        rs = self.ruleset
+        for submitter, system, bench, mode in self.tree.modes():
+            if bench.name in rs.benchmarks and mode.name in rs.modes:
+                yield submitter, system, bench, mode
+
     def runner_of(self, mode: ModeDir, bench: BenchmarkDir) -> str | None:
         """The runner of a mode folder; when its own files do not tell (a results.txt alone),
         the runner its sibling modes agree on."""

@@ -113,7 +113,7 @@ class ResultsTree:
                 yield submitter, system, bench, mode
 
 
-def _split(index: TreeIndex, entries: list[Entry]) -> tuple[list[Entry], dict[str, Entry], list[Entry]]:
+def _split(entries: list[Entry]) -> tuple[list[Entry], dict[str, Entry], list[Entry]]:
     folders = [e for e in entries if e.is_dir]
     files = {e.name: e for e in entries if e.is_file}
     others = [e for e in entries if not e.is_dir and not e.is_file]
@@ -121,10 +121,10 @@ def _split(index: TreeIndex, entries: list[Entry]) -> tuple[list[Entry], dict[st
 
 
 def _read_system(index: TreeIndex, entry: Entry) -> SystemResults:
-    folders, files, others = _split(index, index.children(entry.path))
+    folders, files, others = _split(index.children(entry.path))
     benchmarks = {}
     for bench_entry in folders:
-        mode_folders, bench_files, bench_others = _split(index, index.children(bench_entry.path))
+        mode_folders, bench_files, bench_others = _split(index.children(bench_entry.path))
         modes = {}
         for mode_entry in mode_folders:
             children = index.children(mode_entry.path)

@@ -21,9 +21,7 @@ class RunnerNotAllowed(Rule):
 
     def check(self, ctx):
         rs = ctx.ruleset
-        for _submitter, _system, bench, mode in ctx.tree.modes():
-            if bench.name not in rs.benchmarks or mode.name not in rs.modes:
-                continue
+        for _submitter, _system, bench, mode in ctx.known_modes():
             runner = ctx.runner_of(mode, bench)
             allowed = rs.runners_for(bench.name)
             if runner in RUNNER_NAMES and runner not in allowed:
@@ -45,9 +43,8 @@ class RunnerUnknown(Rule):
     fix = "Keep exactly the files of the runner that produced the run (see `submit rules TREE009`)."
 
     def check(self, ctx):
-        rs = ctx.ruleset
-        for _submitter, _system, bench, mode in ctx.tree.modes():
-            if bench.name not in rs.benchmarks or mode.name not in rs.modes or not mode.files:
+        for _submitter, _system, bench, mode in ctx.known_modes():
+            if not mode.files:
                 continue
             runner = ctx.runner_of(mode, bench)
             if runner == MIXED:

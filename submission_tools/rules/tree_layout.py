@@ -245,9 +245,7 @@ class RequiredFileMissing(Rule):
 
     def check(self, ctx):
         rs = ctx.ruleset
-        for _submitter, _system, bench, mode in ctx.tree.modes():
-            if bench.name not in rs.benchmarks or mode.name not in rs.modes:
-                continue
+        for _submitter, _system, bench, mode in ctx.known_modes():
             runner = ctx.runner_of(mode, bench)
             if runner in (EEMBC, MLC):
                 required = rs.required_files[runner][mode.name]
@@ -291,6 +289,11 @@ class EembcRunnerMarker(Rule):
                                                    f"({mode.name}/results.json)")
 
 
+def _checklists(submitter):
+    """Files in systems/ whose name says they are a submission checklist (any format)."""
+    return [e for n, e in submitter.system_files.items() if e.is_file and _CHECKLIST.search(n)]
+
+
 @register
 class ChecklistMissing(Rule):
     id = "TREE011"
@@ -305,7 +308,7 @@ class ChecklistMissing(Rule):
         for submitter in ctx.tree.submitters:
             if submitter.systems_dir is None:
                 continue
-            checklists = [e for n, e in submitter.system_files.items() if e.is_file and _CHECKLIST.search(n)]
+            checklists = _checklists(submitter)
             pdfs = [e for e in checklists if e.name.lower().endswith(".pdf")]
             target = f"{submitter.systems_dir.path}/{ctx.ruleset.checklist_name}"
             if not pdfs:
@@ -336,8 +339,7 @@ class ChecklistName(Rule):
     def check(self, ctx):
         expected = ctx.ruleset.checklist_name
         for submitter in ctx.tree.submitters:
-            pdfs = [e for n, e in submitter.system_files.items()
-                    if e.is_file and _CHECKLIST.search(n) and n.lower().endswith(".pdf")]
+            pdfs = [e for e in _checklists(submitter) if e.name.lower().endswith(".pdf")]
             if not pdfs or any(e.name == expected for e in pdfs):
                 continue
             for entry in pdfs:
