@@ -1,0 +1,1 @@
+"""Recomputing scores from a Run (runmodel.py): one module per metric family."""
