@@ -73,7 +73,8 @@ class Claims:
     period_s: Printed | None = None
     sww_throughput: Printed | None = None
     runner_errors: list[tuple[int, str]] = field(default_factory=list)  # (line, text)
-    duplicated_blocks: int = 0
+    duplicated_blocks: int = 0  # blocks whose window number was already seen
+    repeated_lines: int = 0  # lines identical to the one before them
 
 
 @dataclass
@@ -133,9 +134,15 @@ class Run:
     config: dict[str, str] = field(default_factory=dict)
     model_id: str | None = None
     energy_trials: list[EnergyTrial] = field(default_factory=list)
-    trace_samples: object = None  # numpy array of µJ per sample (EEMBC), read lazily
-    trace_rate_hz: float | None = None
+    trace: object = None  # logs.energy_trace.EnergyTrace (EEMBC energy mode), memory-mapped
     trace_timestamps_s: list[float] | None = None
     sww: SwwRun | None = None
+    sww_detections_from_log: list[int] | None = None  # MLC sww energy: the list log.txt prints
     problems: list[ParseProblem] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)  # files the run was read from
+    files: dict[str, str] = field(default_factory=dict)  # role ("log", "results_txt", ...) -> file name read
+    digests: dict[str, str] = field(default_factory=dict)  # role -> sha256 of the file's bytes
+
+    @property
+    def timing_file(self) -> str:
+        """The file the windows were timed from: results.json (MLCommons) or log.txt (EEMBC)."""
+        return self.files.get("results_json") or self.files.get("log") or "log.txt"

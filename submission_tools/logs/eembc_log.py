@@ -14,14 +14,17 @@ from submission_tools.runmodel import Run, Window
 
 _TIME = re.compile(r"^\s*(\d{4,}\.\d{3})\s")
 _COMMAND = re.compile(r'Command "(.*)"\s*$')
-_LOAD = re.compile(r'^(?:bload\s+dut|bloadp)\s+"([^"]*)"(?:\s+(\d+)\s+(\d+))?')
-_INFER = re.compile(r"^(?:io\s+)?dut\s+infer\s+(\d+)\s+(\d+)")
-_LAP = re.compile(r"m-lap-us-(\d+)")
-_RESULTS = re.compile(r"m-results-\[([^\]]*)\]")
-_SESSION = re.compile(r"m-session-start-id\[(\d+)\]")
-_VERSION = re.compile(r"m-version\[([^\]]*)\]")
-_CONFIG = re.compile(r"m-bm-cfg-name\[([^\]]*)\]-key\[([^\]]*)\]-val\[([^\]]*)\]")
-_MODEL = re.compile(r"m-model-\[([^\]]*)\]")
+# Bounded repeats keep every search linear in the line length (an unbounded [^\]]* after a "["
+# with no closing bracket is quadratic on a hostile line) and keep int() away from numbers of
+# thousands of digits; real values are far shorter than these bounds.
+_LOAD = re.compile(r'^(?:bload\s+dut|bloadp)\s+"([^"]{0,4096})"(?:\s+(\d{1,15})\s+(\d{1,15}))?')
+_INFER = re.compile(r"^(?:io\s+)?dut\s+infer\s+(\d{1,15})\s+(\d{1,15})")
+_LAP = re.compile(r"m-lap-us-(\d{1,20})")
+_RESULTS = re.compile(r"m-results-\[([^\]]{0,65536})\]")
+_SESSION = re.compile(r"m-session-start-id\[(\d{1,20})\]")
+_VERSION = re.compile(r"m-version\[([^\]]{0,256})\]")
+_CONFIG = re.compile(r"m-bm-cfg-name\[([^\]]{0,256})\]-key\[([^\]]{0,256})\]-val\[([^\]]{0,4096})\]")
+_MODEL = re.compile(r"m-model-\[([^\]]{0,256})\]")
 _INFER_START = re.compile(r"m-infer-start-\d+")
 _INFER_DONE = re.compile(r"m-infer-done")
 # Laps that come from the DUT: `dut:` lines, `io: [dut]:` relays, and bare untimestamped
@@ -36,7 +39,6 @@ def basename(path: str) -> str:
 
 def parse_eembc_log(data: bytes, run: Run, name: str = "log.txt") -> None:
     """Fill `run` (windows, session, version, config, model) from an EEMBC log.txt."""
-    run.sources.append(name)
     current: Window | None = None
     load: tuple[str, int | None, int | None] | None = None
     for number, line in numbered_lines(data):
@@ -84,13 +86,14 @@ def parse_eembc_log(data: bytes, run: Run, name: str = "log.txt") -> None:
 
 
 def lap_span(laps: list[int]) -> int | None:
-    """Microseconds from the first to the last lap, across a 32-bit counter wrap."""
+    """Microseconds from the first to the last lap, across one wrap of a 32-bit counter; None
+    when the laps go backwards in a way no wrap explains."""
     if len(laps) < 2:
         return None
     span = laps[-1] - laps[0]
-    if span < 0 and laps[0] < _WRAP:
+    if span < 0 and laps[0] < _WRAP and laps[-1] < _WRAP:
         span += _WRAP
-    return span
+    return span if span >= 0 else None
 
 
 def _int(text: str | None) -> int | None:

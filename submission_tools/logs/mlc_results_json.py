@@ -7,10 +7,12 @@ energy rules to report, never silently summed.
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 
 import jsonschema
 
+from submission_tools.logs.eembc_log import lap_span
 from submission_tools.resources import load_schema
 from submission_tools.runmodel import EnergyTrial, ParseProblem, Run, SwwRun, Window
 from submission_tools.textio import TextProblem, decode_text
@@ -56,7 +58,6 @@ def _bulk_errors(records) -> list:
 
 
 def parse_mlc_results_json(data: bytes, run: Run, name: str = "results.json") -> None:
-    run.sources.append(name)
     try:
         records = json.loads(decode_text(data))
     except (TextProblem, ValueError, RecursionError) as exc:
@@ -72,6 +73,7 @@ def parse_mlc_results_json(data: bytes, run: Run, name: str = "results.json") ->
             name, f"does not follow the MLCommons runner format at {where}: {first.message[:200]} "
                   f"({len(errors)} problem(s); `submit schema mlc_results` describes the format)"))
         return
+    segments_seen: dict[str | None, int] = {}
     for position, record in enumerate(records):
         if "error" in record:
             run.claims.runner_errors.append((0, f"results.json: {record['error']}"))
@@ -79,32 +81,68 @@ def parse_mlc_results_json(data: bytes, run: Run, name: str = "results.json") ->
         infer = record["infer"]
         if "detections" in infer:
             duty = record.get("dutycycle", {})
+            detections = [_int(d) for d in infer.get("detections", [])]
+            if any(d is None for d in detections):
+                run.problems.append(ParseProblem(name, f"record {position + 1}: detections that are not finite numbers"))
             run.sww = SwwRun(
-                detections_ms=[int(d) for d in infer.get("detections", [])],
-                detection_windows=[(float(a), float(b)) for a, b in infer.get("detection_windows", [])],
+                detections_ms=[d for d in detections if d is not None],
+                detection_windows=[(_float(a), _float(b)) for a, b in infer.get("detection_windows", [])],
                 start_times_s=list(duty.get("start_times_s", [])),
                 stop_times_s=list(duty.get("stop_times_s", [])),
                 length_s=infer.get("length_sec"),
             )
+            power = record.get("power")
+            if power is not None:  # sww energy: one trial over the whole wav
+                run.energy_trials.append(_trial(power, int(infer.get("iterations", 1))))
             continue
         window = Window(index=len(run.windows) + 1, line=position + 1,
                         iterations=int(infer.get("iterations", 1)), warmups=int(infer.get("warmups", 0)),
                         input_file=record.get("file"))
-        if record.get("bytes_to_send") not in (None, ""):
-            window.length = int(record["bytes_to_send"])
+        length = _int(record.get("bytes_to_send"))
+        if length is not None:
+            # AD: records of one file are its segments in order; the offset is not stored, so it is
+            # derived from the position of the record among the file's records and the stride.
+            window.length = length
+            stride = _int(record.get("stride")) or length
+            segment = segments_seen.get(window.input_file, 0)
+            segments_seen[window.input_file] = segment + 1
+            window.offset = segment * stride
         if "start_time" in infer and "end_time" in infer:
             window.laps_us = [int(infer["start_time"]), int(infer["end_time"])]
-            window.runtime_us = window.laps_us[1] - window.laps_us[0]
+            window.runtime_us = lap_span(window.laps_us)
+            if window.runtime_us is None:
+                run.problems.append(ParseProblem(name, f"record {position + 1}: end_time comes before start_time"))
         outputs = infer.get("results")
         if outputs is not None:
-            window.outputs = [float("nan") if v is None else float(v) for v in outputs]
+            window.outputs = [_float(v) for v in outputs]
             window.outputs_text = ",".join(str(v) for v in outputs)
-        if record.get("class") not in (None, ""):
-            window.label = int(record["class"])
+        window.label = _int(record.get("class"))
         run.windows.append(window)
         power = record.get("power")
         if power is not None:
-            run.energy_trials.append(EnergyTrial(
-                samples_j=[float("nan") if v is None else float(v) for v in power["samples"]],
-                events=[(str(c), int(i)) for c, i in power["timestamps"]],
-                iterations=window.iterations))
+            run.energy_trials.append(_trial(power, window.iterations))
+
+
+def _float(value) -> float:
+    """A JSON number as a float; null, or an integer beyond float range, is NaN (not a crash)."""
+    try:
+        return float("nan") if value is None else float(value)
+    except (OverflowError, ValueError, TypeError):
+        return float("nan")
+
+
+def _int(value) -> int | None:
+    """An integer the runner wrote as a number or a string ("2560"); None when it is neither."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    text = str(value).strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+def _trial(power: dict, iterations: int) -> EnergyTrial:
+    return EnergyTrial(samples_j=[_float(v) for v in power["samples"]],
+                       events=[(str(c), int(i)) for c, i in power["timestamps"]], iterations=iterations)

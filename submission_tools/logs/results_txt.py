@@ -12,28 +12,28 @@ from submission_tools.logs.lines import numbered_lines
 from submission_tools.runmodel import Claims, ClaimedEnergyWindow, ClaimedWindow, Printed
 
 NUM = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
-_PERF_WINDOW = re.compile(r"Performance results for window (\d+)")
-_INFERENCES = re.compile(r"# Inferences\s*:\s*(\d+)")
+_PERF_WINDOW = re.compile(r"Performance results for window (\d{1,9})")
+_INFERENCES = re.compile(r"# Inferences\s*:\s*(\d{1,15})")
 _RUNTIME = re.compile(rf"Runtime\s*:\s*{NUM} sec")
 _THROUGHPUT = re.compile(rf"Throughput\s*:\s*{NUM} inf\./sec")
 _MET = re.compile(r"Runtime requirements have been met")
 _MEDIAN = re.compile(rf"Median throughput is\s*{NUM} inf\./sec")
 _TOP1 = re.compile(rf"Top[- ]1(?:%\s*=|:)\s*{NUM}")
 _AUC = re.compile(rf"AUC\s*[:=]\s*{NUM}")
-_EEMBC_ENERGY = re.compile(rf"Energy data for window (\d+) at time {NUM} for {NUM} sec")
-_MLC_ENERGY = re.compile(r"Energy data for trial (\d+)")
+_EEMBC_ENERGY = re.compile(rf"Energy data for window (\d{{1,9}}) at time {NUM} for {NUM} sec")
+_MLC_ENERGY = re.compile(r"Energy data for trial (\d{1,9})")
 _ENERGY = re.compile(rf"(?<!Total )Energy\s*:\s*{NUM} uJ")
 _TOTAL_ENERGY = re.compile(rf"Total Energy\s*:\s*{NUM} uJ")
 _POWER = re.compile(rf"Power\s*:\s*{NUM} (uW|mW)")
 _ENERGY_PER_INF = re.compile(rf"Energy/Inf\.?\s*:\s*{NUM} uJ/inf")
 _ELAPSED = re.compile(rf"Elapsed time\s*:\s*{NUM}")
-_ENERGY_INFERENCES = re.compile(r"^\s*(?:\S+ \S+: )?\s*Inferences\s*:\s*(\d+)")
+_ENERGY_INFERENCES = re.compile(r"^\s*(?:\S+ \S+: )?\s*Inferences\s*:\s*(\d{1,15})")
 _MEDIAN_ENERGY = re.compile(rf"Median energy cost is\s*{NUM} uJ/inf")
-_SWW = re.compile(r"Accuracy: (\d+) True positives, (\d+) False negatives, (\d+) False positives")
+_SWW = re.compile(r"Accuracy: (\d{1,9}) True positives, (\d{1,9}) False negatives, (\d{1,9}) False positives")
 _DUTY = re.compile(rf"Average duty cycle:\s*{NUM}")
 _PERIOD = re.compile(rf"Average period:\s*{NUM} s")
 _SWW_THROUGHPUT = re.compile(rf"Estimated throughput:\s*{NUM} inf\./sec")
-_RUNNER_ERROR = re.compile(r"(e-\[[^\]]*\]|ERROR\b.*)")
+_RUNNER_ERROR = re.compile(r"(e-\[[^\]]{0,1024}\]|ERROR\b.{0,1024})")
 
 
 def _printed(match: re.Match, group: int, line: int) -> Printed:
@@ -47,7 +47,13 @@ def parse_results_txt(data: bytes) -> Claims:
     energy: ClaimedEnergyWindow | None = None
     seen_windows: set[int] = set()
     seen_energy: set[int] = set()
+    previous = None
     for number, line in numbered_lines(data):
+        if line.strip() and line == previous:
+            # v0.7 Andes files repeat every line 2-5 times in a row: one line, one claim.
+            claims.repeated_lines += 1
+            continue
+        previous = line
         if m := _PERF_WINDOW.search(line):
             key = int(m.group(1))
             energy = None
