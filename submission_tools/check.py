@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,12 @@ from submission_tools.rules import REGISTRY
 from submission_tools.rules.system_description import normalised_fields
 from submission_tools.rulesets import Ruleset
 from submission_tools.rulesets.detect import RoundChoice, choose_round
-from submission_tools.runners import detect_runner
+from submission_tools.agreement import agreement_rows, agreement_table
+from submission_tools.labels import LabelSet, label_sets_from_folder, label_sets_from_reference
+from submission_tools.recompute import ScoredRun, score_run
+from submission_tools.runners import EEMBC, MLC, detect_runner
+from submission_tools.runs import load_run
+from submission_tools.scoring.sww import load_truth_windows
 from submission_tools.strictjson import JsonProblem, ParsedJson, parse_strict_json
 from submission_tools.textio import TextProblem, read_text
 from submission_tools.tree import BenchmarkDir, ModeDir, ResultsTree, read_tree
@@ -36,6 +43,8 @@ class CheckOptions:
     version: str | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     reference: Path | None = None
+    labels: list[Path] = field(default_factory=list)  # extra label folders (--labels)
+    jobs: int = 1  # processes that parse and recompute runs in parallel
 
 
 @dataclass
@@ -60,8 +69,49 @@ class CheckContext:
     ruleset: Ruleset
     options: CheckOptions
     reference: ReferenceCheckout | None = None
+    label_sets: list[LabelSet] = field(default_factory=list)
     _json_cache: dict[str, LoadedJson] = field(default_factory=dict)
     _runner_cache: dict[str, str | None] = field(default_factory=dict)
+    _scored_cache: dict[str, ScoredRun | None] = field(default_factory=dict)
+
+    def sww_truth(self) -> list[tuple[float, float]] | None:
+        """Wakeword windows of the long test wav, from the reference checkout (when given)."""
+        if "sww_truth" not in self._scored_cache:
+            path = self.reference.runner_file("sww_long_test") if self.reference else None
+            self._scored_cache["sww_truth"] = load_truth_windows(path) if path else None
+        return self._scored_cache["sww_truth"]
+
+    def score_all(self, jobs: int) -> None:
+        """Parse and recompute every known run up front, in `jobs` processes (rules then read the cache)."""
+        work = []
+        for _submitter, _system, bench, mode in self.known_modes():
+            runner = self.runner_of(mode, bench)
+            if runner in (EEMBC, MLC):
+                truth = self.sww_truth() if bench.name == "sww" else None
+                work.append((mode, runner, self.ruleset.benchmarks[bench.name], self.label_sets, truth,
+                             self.options.max_file_bytes))
+            else:
+                self._scored_cache[mode.path] = None
+        if jobs <= 1 or len(work) < 2:
+            for item in work:
+                self._scored_cache[item[0].path] = _score_one(item)
+            return
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for item, scored in zip(work, pool.map(_score_one, work, chunksize=4)):
+                self._scored_cache[item[0].path] = scored
+
+    def scored_run(self, mode: ModeDir, bench: BenchmarkDir) -> ScoredRun | None:
+        """The parsed and recomputed run of a mode folder (None when no runner can be told)."""
+        if mode.path not in self._scored_cache:
+            runner = self.runner_of(mode, bench)
+            scored = None
+            if runner in (EEMBC, MLC):
+                run = load_run(mode, runner, self.options.max_file_bytes)
+                truth = self.sww_truth() if bench.name == "sww" else None
+                scored = score_run(run, self.ruleset.benchmarks[bench.name], self.label_sets, truth)
+            self._scored_cache[mode.path] = scored
+        return self._scored_cache[mode.path]
 
     def load_json(self, entry: Entry) -> LoadedJson:
         cached = self._json_cache.get(entry.path)
@@ -135,6 +185,7 @@ class CheckResult:
     reference: ReferenceCheckout | None
     elapsed_s: float
     descriptions: dict[str, dict] = field(default_factory=dict)  # system JSON path -> its fields
+    agreement: list[dict] = field(default_factory=list)  # claimed vs recomputed, per metric
 
     def system_fields(self, submitter, system_id: str) -> dict:
         """The readable fields of a system's description ({} when it has none or it is broken)."""
@@ -181,12 +232,35 @@ def _result_entries(ctx: CheckContext, findings: list[Finding]) -> list[ResultEn
             and (f.path in own or f.path == mode.path or f.path.startswith(mode.path + "/"))
             for f in findings
         )
+        scored = ctx.scored_run(mode, bench) if (bench.name in ctx.ruleset.benchmarks
+                                                  and mode.name in ctx.ruleset.modes) else None
         entries.append(ResultEntry(
             division=submitter.division, submitter=submitter.name, system=system.name,
             benchmark=bench.name, mode=mode.name, path=mode.path,
             runner=ctx.runner_of(mode, bench), valid=valid,
+            claimed=scored.claimed if scored else {}, recomputed=scored.recomputed if scored else {},
         ))
     return entries
+
+
+def _score_one(item) -> ScoredRun:
+    """Parse and recompute one mode folder (also in a worker process: the trace, a memory map,
+    is dropped before the result is sent back; its windows are already computed)."""
+    mode, runner, spec, label_sets, truth, max_bytes = item
+    scored = score_run(load_run(mode, runner, max_bytes), spec, label_sets, truth)
+    scored.run.trace = None
+    return scored
+
+
+def _label_sets(reference: ReferenceCheckout | None, folders: list[Path]) -> list[LabelSet]:
+    """Label sets from the reference checkout first, then --labels folders; a set already known
+    under the same name (identical files) is not added twice."""
+    sets = label_sets_from_reference(reference) if reference else []
+    for folder in folders:
+        for label_set in label_sets_from_folder(folder):
+            if all(label_set.name != known.name for known in sets):
+                sets.append(label_set)
+    return sets
 
 
 def run_check(root: Path, options: CheckOptions | None = None) -> CheckResult:
@@ -205,7 +279,9 @@ def run_check(root: Path, options: CheckOptions | None = None) -> CheckResult:
         raise InputError(f"{root}: the folder cannot be listed ({index.get('.').error}); check its permissions")
     tree = read_tree(root, index)
     choice = choose_round(tree, options.version)
-    ctx = CheckContext(tree=tree, ruleset=choice.ruleset, options=options, reference=reference)
+    ctx = CheckContext(tree=tree, ruleset=choice.ruleset, options=options, reference=reference,
+                       label_sets=_label_sets(reference, options.labels))
+    ctx.score_all(options.jobs)
     findings: list[Finding] = []
     seen: set[tuple] = set()
     for rule in REGISTRY:
@@ -222,6 +298,7 @@ def run_check(root: Path, options: CheckOptions | None = None) -> CheckResult:
     results = _result_entries(ctx, findings)
     descriptions = {path: normalised_fields(loaded.fields)
                     for path, loaded in ctx._json_cache.items() if loaded.fields is not None}
+    scored = [s for key, s in ctx._scored_cache.items() if isinstance(s, ScoredRun)]
     return CheckResult(root=root, round=choice, findings=findings, results=results, tree=tree,
                        reference=reference, elapsed_s=time.perf_counter() - started,
-                       descriptions=descriptions)
+                       descriptions=descriptions, agreement=agreement_rows(agreement_table(scored)))

@@ -85,15 +85,21 @@ def check(
         help="Rule set of this round (v1.0 to v1.4); detected from the tree when omitted."),
     reference: Optional[Path] = typer.Option(
         None, "--reference", envvar=ENV_VAR, help=f"Checkout of mlcommons/tiny (or ${ENV_VAR})."),
+    labels: Optional[list[Path]] = typer.Option(
+        None, "--labels", metavar="DIR",
+        help="Extra label folders (<model>/y_labels.csv), e.g. an eembc/energyrunner datasets folder "
+             "for the older ic01 set. Repeatable."),
     max_file_mb: float = typer.Option(100.0, "--max-file-mb", min=0.001,
                                       help="Largest file allowed in the tree, in MiB."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
+                             help="Processes that parse and recompute runs in parallel."),
 ) -> None:
     """Check a results tree against the round's rules and report every finding."""
     from submission_tools.check import CheckOptions, run_check
     from submission_tools.report import FORMATS
 
-    options = CheckOptions(version=round_version, reference=reference,
-                           max_file_bytes=int(max_file_mb * 1024 * 1024))
+    options = CheckOptions(version=round_version, reference=reference, labels=list(labels or []),
+                           max_file_bytes=int(max_file_mb * 1024 * 1024), jobs=jobs)
     result = run_check(path, options)
     renderer = FORMATS[format.value]
     if format is ReportFormat.text:

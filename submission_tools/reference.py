@@ -69,7 +69,8 @@ class ReferenceCheckout:
             raise ReferenceCheckoutError(f"{root}: is a file; --reference wants the mlcommons/tiny checkout folder")
         digests = known_digests()
         files = []
-        for kind, table in (("label_set", digests["label_sets"]), ("model", digests["models"])):
+        for kind, table in (("label_set", digests["label_sets"]), ("model", digests["models"]),
+                            ("runner_file", digests["runner_files"])):
             for key, spec in table.items():
                 path = root / spec["path"]
                 try:
@@ -88,8 +89,14 @@ class ReferenceCheckout:
         return checkout
 
     def label_file(self, key: str) -> Path | None:
+        return self._present("label_set", key)
+
+    def runner_file(self, key: str) -> Path | None:
+        return self._present("runner_file", key)
+
+    def _present(self, kind: str, key: str) -> Path | None:
         for f in self.files:
-            if f.kind == "label_set" and f.key == key and f.status != "absent":
+            if f.kind == kind and f.key == key and f.status != "absent":
                 return f.path
         return None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from submission_tools.check import run_check
+from submission_tools.check import CheckOptions, run_check
 from submission_tools.cli import main
-from submission_tools.example_tree import ExampleSpec, build_example_tree
+from submission_tools.example_tree import ExampleSpec, build_example_tree, write_example_reference
 
 
 def test_older_round_tree_with_prefixed_names_is_checked_not_crashed(tmp_path):
@@ -58,7 +58,8 @@ def test_an_error_invalidates_only_its_own_results(tmp_path):
 
 def test_division_and_submitter_folders_can_be_checked_alone(tmp_path):
     root = build_example_tree(tmp_path / "tree")
+    options = CheckOptions(reference=write_example_reference(tmp_path / "reference"))
     for sub in (Path("closed"), Path("closed/example_org")):
-        result = run_check(root / sub)
+        result = run_check(root / sub, options)
         assert result.findings == [] and len(result.results) == 4
         assert result.round.ruleset.version == "v1.4"

@@ -1,4 +1,5 @@
-"""The example trees that rule fixtures start from are clean: zero findings, even with --strict."""
+"""The example trees that rule fixtures start from are clean: zero findings, even with --strict,
+when checked with the stand-in reference that labels their inputs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter
 import pytest
 
 from submission_tools.check import CheckOptions, run_check
-from submission_tools.example_tree import ExampleSpec, build_example_tree
+from submission_tools.example_tree import ExampleSpec, build_example_tree, write_example_reference
 
 CASES = {
     "default": (ExampleSpec(), "v1.4", {"mlc": 4}),
@@ -16,7 +17,7 @@ CASES = {
         "v1.3", {"eembc": 9}),
     "mlc-v1.3-sww": (
         ExampleSpec(round="v1.3", runner="mlc", benchmarks=("kws", "vww", "ic", "ad", "sww")),
-        "v1.3", {"mlc": 9}),
+        "v1.3", {"mlc": 10}),
 }
 
 
@@ -24,7 +25,8 @@ CASES = {
 def test_example_tree_checks_clean(tmp_path, name):
     spec, round_, runners = CASES[name]
     root = build_example_tree(tmp_path / name, spec)
-    result = run_check(root, CheckOptions())
+    reference = write_example_reference(tmp_path / "reference", spec)
+    result = run_check(root, CheckOptions(reference=reference))
     assert result.findings == [], "\n".join(f"{f.rule} {f.path}: {f.message}" for f in result.findings)
     assert result.exit_code(strict=True) == 0
     # The round comes from the tree itself, and every mode folder is a valid result of the right runner.
@@ -43,10 +45,11 @@ def test_eembc_tree_has_markers_and_energy_files(tmp_path):
     assert (root / "closed" / "example_org" / "systems" / "Energy-Hookup.pdf").read_bytes().startswith(b"%PDF-")
 
 
-def test_sww_tree_has_energy_only_and_a_hookup(tmp_path):
+def test_sww_tree_has_performance_and_energy_and_a_hookup(tmp_path):
     spec, _round, _runners = CASES["mlc-v1.3-sww"]
     root = build_example_tree(tmp_path / "t", spec)
     org = root / "closed" / "example_org"
-    assert sorted(p.name for p in (org / "results" / "virtual_dut_host" / "sww").iterdir()) == ["energy"]
+    sww = org / "results" / "virtual_dut_host" / "sww"
+    assert sorted(p.name for p in sww.iterdir()) == ["energy", "performance"]
     assert (org / "systems" / "Energy-Hookup.pdf").is_file()
     assert not list(org.rglob("EEMBC_RUNNER"))

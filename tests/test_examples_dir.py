@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from submission_tools.check import run_check
-from submission_tools.example_tree import build_example_tree
+from submission_tools.check import CheckOptions, run_check
+from submission_tools.example_tree import build_example_tree, write_example_reference
 
 SHIPPED = Path(__file__).resolve().parents[1] / "examples" / "clean-submission"
 
@@ -19,6 +19,9 @@ def test_shipped_example_is_current(tmp_path):
         "examples/clean-submission`")
 
 
-def test_shipped_example_passes():
+def test_shipped_example_passes(tmp_path):
     result = run_check(SHIPPED)
+    # Without --reference the accuracy labels cannot be verified: said, as info, and nothing else.
+    assert {f.rule for f in result.findings} == {"ACC001"} and result.exit_code(strict=True) == 0
+    result = run_check(SHIPPED, CheckOptions(reference=write_example_reference(tmp_path / "reference")))
     assert result.findings == [] and result.exit_code(strict=True) == 0

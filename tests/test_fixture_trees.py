@@ -25,7 +25,7 @@ def test_paths_outside_the_tree_are_refused(tmp_path, tree, path):
     editor = TreeEditor(tree.root, tree.spec)
     with pytest.raises(ValueError):
         editor.apply([{"write": {"path": path, "text": "x"}}])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tree"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reference", "tree"]  # nothing written outside them
 
 
 def test_writing_through_a_link_is_refused(tmp_path, tree):
@@ -118,3 +118,64 @@ def test_base_and_sizes():
     assert parse_size("2MiB") == 2 * 1024 ** 2 and parse_size("1GiB") == 1024 ** 3 and parse_size(17) == 17
     with pytest.raises(FixtureError):
         parse_size("2MB")
+
+
+def test_json_pointer_ops_edit_a_results_json_list(tree):
+    import json
+
+    perf = "{sys}/kws/performance/results.json"
+    TreeEditor(tree.root, tree.spec).apply([
+        {"json_pointer_set": {"path": perf, "pointer": "/0/infer/end_time", "value": 11_000_000}},
+        {"json_pointer_del": {"path": perf, "pointer": "/4"}},
+        {"json_pointer_del": {"path": perf, "pointer": "/1/infer/throughput"}},
+        {"json_pointer_set": {"path": perf, "pointer": "/-", "value": {"error": "error 1"}}},
+        {"json_pointer_set": {"path": perf, "pointer": "/2/a~1b~0c", "value": None}},
+    ])
+    path = tree.root / "closed/example_org/results/virtual_dut_host/kws/performance/results.json"
+    records = json.loads(path.read_text())
+    assert len(records) == 5 and records[-1] == {"error": "error 1"}
+    assert records[0]["infer"]["end_time"] == 11_000_000 and "throughput" not in records[1]["infer"]
+    assert records[2]["a/b~c"] is None
+
+
+@pytest.mark.parametrize("op", [
+    {"json_pointer_set": {"path": "{sys}/kws/performance/results.json", "pointer": "/5", "value": 1}},
+    {"json_pointer_set": {"path": "{sys}/kws/performance/results.json", "pointer": "/0/nope/x", "value": 1}},
+    {"json_pointer_set": {"path": "{sys}/kws/performance/results.json", "pointer": "/0/file/x", "value": 1}},
+    {"json_pointer_set": {"path": "{sys}/kws/performance/results.json", "pointer": "/01", "value": 1}},
+    {"json_pointer_set": {"path": "{sys}/kws/performance/results.json", "pointer": "0/file", "value": 1}},
+    {"json_pointer_del": {"path": "{sys}/kws/performance/results.json", "pointer": "/-"}},
+    {"json_pointer_del": {"path": "{sys}/kws/performance/results.json", "pointer": "/0/no_such_key"}},
+    {"json_pointer_del": {"path": "{sys}/kws/performance/results.json"}},
+    {"labels_remove": {"set": "kws01", "file": "kws_9999.bin"}},
+    {"labels_remove": {"set": "ad01_alt", "file": "ad_0000.bin"}},  # the reference has no such set
+    {"labels_remove": {"set": "kws02", "file": "kws_0000.bin"}},
+    {"labels_copy": {"from": "ad01", "to": "kws01"}},  # would overwrite a set
+    {"labels_copy": {"from": "ad01", "to": "ad01"}},
+    {"labels_copy": {"from": ["ad01"], "to": "ad01_alt"}},
+])
+def test_stale_or_malformed_json_pointer_and_label_ops_fail_loudly(tree, op):
+    with pytest.raises(FixtureError):
+        TreeEditor(tree.root, tree.spec, tree.reference).apply([op])
+
+
+def test_label_ops_edit_only_the_stand_in_reference(tmp_path, tree):
+    datasets = tree.reference / "benchmark" / "evaluation" / "datasets"
+    before = (datasets / "kws01" / "y_labels.csv").read_text().splitlines()
+    TreeEditor(tree.root, tree.spec, tree.reference).apply([
+        {"labels_remove": {"set": "kws01", "file": "kws_0003.bin"}},
+        {"labels_copy": {"from": "ad01", "to": "ad01_alt"}},
+    ])
+    after = (datasets / "kws01" / "y_labels.csv").read_text().splitlines()
+    assert after == [row for row in before if not row.startswith("kws_0003.bin,")] and len(after) == 19
+    assert (datasets / "ad01" / "y_labels_alt.csv").read_bytes() == (datasets / "ad01" / "y_labels.csv").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reference", "tree"]
+    with pytest.raises(FixtureError):  # an editor without a reference cannot edit labels
+        TreeEditor(tree.root, tree.spec).apply([{"labels_remove": {"set": "kws01", "file": "kws_0004.bin"}}])
+
+
+def test_accuracy_inputs_base_key():
+    assert example_spec({"accuracy_inputs": 3}).accuracy_inputs == 3
+    for bad in (0, -1, "3", True, 2.5):
+        with pytest.raises(FixtureError):
+            example_spec({"accuracy_inputs": bad})

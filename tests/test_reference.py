@@ -15,7 +15,8 @@ def test_shared_checkout_is_known():
     checkout = ReferenceCheckout.open(shared_path("data", "mlperf_tiny"))
     statuses = {f.key: f.status for f in checkout.files}
     assert set(statuses.values()) == {"known"}
-    assert set(statuses) == set(known_digests()["label_sets"]) | set(known_digests()["models"])
+    assert set(statuses) == (set(known_digests()["label_sets"]) | set(known_digests()["models"])
+                             | set(known_digests()["runner_files"]))
     assert checkout.label_file("ic01").name == "y_labels.csv" and checkout.notes == []
 
 
@@ -36,7 +37,10 @@ def test_a_changed_label_file_is_noted(tmp_path):
     assert any("kws01/y_labels.csv differs" in note for note in checkout.notes)
 
 
-def test_check_reports_the_reference(tmp_path):
+def test_synthetic_inputs_are_not_the_real_evaluation_set(tmp_path):
     tree = build_example_tree(tmp_path / "tree")
     result = run_check(tree, CheckOptions(reference=shared_path("data", "mlperf_tiny")))
-    assert result.reference is not None and result.verdict() == "pass"
+    assert result.reference is not None and result.verdict() == "fail"
+    assert {f.rule for f in result.findings} == {"ACC002"}
+    assert all("in no label set (kws01)" in f.message or "in no label set (ic01)" in f.message
+               for f in result.findings)

@@ -50,6 +50,8 @@ def render_text(result: CheckResult, strict: bool = False, color: bool = False, 
 
     console.print()
     console.print(_summary_table(result))
+    if result.agreement:
+        console.print(_agreement_table(result))
     counts = result.counts
     status = result.status_line(strict)
     verdict = Text(status, style=_VERDICT_STYLE[status])
@@ -60,6 +62,16 @@ def render_text(result: CheckResult, strict: bool = False, color: bool = False, 
         verdict.append(" — --strict counts warnings as failures")
     console.print(verdict)
     return buffer.getvalue()
+
+
+def _agreement_table(result: CheckResult) -> Table:
+    table = Table(title="Claims recomputed from the raw files", title_justify="left", show_edge=False)
+    for column, justify in (("metric", "left"), ("agreed", "right"), ("different", "right"),
+                            ("not recomputable", "right")):
+        table.add_column(column, justify=justify)
+    for row in result.agreement:
+        table.add_row(row["metric"], str(row["agreed"]), str(row["different"]), str(row["not_recomputable"]))
+    return table
 
 
 def _summary_table(result: CheckResult) -> Table:

@@ -3,6 +3,8 @@
 from submission_tools.rules.base import FAMILIES, REGISTRY, Rule, RuleRegistryError, register
 
 # Importing a family module registers its rules.
-from submission_tools.rules import tree_layout, tree_hygiene, system_description, runner  # noqa: E402,F401
+from submission_tools.rules import (  # noqa: E402,F401
+    tree_layout, tree_hygiene, system_description, runner, performance, accuracy, energy, sww,
+)
 
 __all__ = ["FAMILIES", "REGISTRY", "Rule", "RuleRegistryError", "register"]

@@ -42,6 +42,7 @@ class Ruleset:
     optional_modes_by_benchmark: dict[str, tuple[str, ...]]
     required_files: dict[str, dict[str, tuple[str, ...]]]
     eembc_marker_required: bool
+    session_window: tuple[str, str] | None = None  # ISO dates (after, before)
 
     @property
     def checklist_name(self) -> str:
@@ -110,6 +111,8 @@ def load_ruleset(version: str) -> Ruleset:
             for runner, modes in common["required_files"].items()
         },
         eembc_marker_required=bool(own.get("eembc_marker_required", common["eembc_marker_required"])),
+        session_window=(str(own["session_window"]["after"]), str(own["session_window"]["before"]))
+        if "session_window" in own else None,
     )
 
 

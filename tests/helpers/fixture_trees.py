@@ -5,7 +5,8 @@ A fixture file (tests/rules/fixtures/<RULE_ID>.yaml) looks like::
     rule: TREE005
     fail:
       - name: long benchmark name
-        base: {round: v1.3}        # ExampleSpec overrides
+        base: {round: v1.3}        # ExampleSpec overrides (round, runner, benchmarks, energy,
+                                   # accuracy_inputs, division, submitter, system, system_fields)
         version: v1.3              # CheckOptions(version=...)
         max_file_mb: 1             # CheckOptions(max_file_bytes=...)
         ops:
@@ -25,18 +26,27 @@ Every operation is a one-key mapping:
     copy: {from, to}             replace: {path, old, new}      symlink: {path, target}
     sparse: {path, size}         chmod: {path, mode}            fifo: path
     json_set: {path, key, value} json_del: {path, key}
+    json_pointer_set: {path, pointer, value}                json_pointer_del: {path, pointer}
+    labels_remove: {set, file}                              labels_copy: {from, to}
 
 `write`, `write_bytes`, `rename`, `copy`, `symlink`, `sparse` and `fifo` create parent folders;
 `mkdirs` makes `count` empty folders inside `path`; `replace` needs `old` exactly once;
 `sparse` takes bytes or a number with B/KiB/MiB/GiB and only truncates (nothing is written);
 `chmod` takes an octal string ("000") and marks the case as needing a non-root user;
-`json_set`/`json_del` rewrite the file with json.dumps(indent=2). An op that finds nothing
-to act on (removing a missing file) raises FixtureError, so stale fixtures fail loudly.
+`json_set`/`json_del` rewrite the file with json.dumps(indent=2). `json_pointer_set` and
+`json_pointer_del` do the same at an RFC 6901 pointer into any JSON document (a results.json list:
+"/0/infer/end_time"); `json_pointer_set` replaces an existing member or list item, adds a new key
+to an object, or appends to a list with "-", and never creates missing parents.
+`labels_remove` and `labels_copy` edit the stand-in reference checkout (the --reference of every
+case), not the tree: `set` is a label-set key of reference_digests.yaml (kws01, ad01, ad01_alt,
+...), whose y_labels.csv loses the row of `file`, or is copied to the place of another set.
+An op that finds nothing to act on (removing a missing file or row) raises FixtureError, so stale
+fixtures fail loudly.
 
 Paths are relative to the tree root and may use the placeholders {org}
 (<division>/<submitter>), {sys} ({org}/results/<system>) and {systems} ({org}/systems). A path that is absolute, climbs out with '..', goes through a symbolic link
 or would write through one is refused with ValueError: a fixture never touches anything
-outside its tree.
+outside its tree, except the label files of its own stand-in reference (labels_* ops).
 """
 
 from __future__ import annotations
@@ -53,11 +63,13 @@ from typing import Any
 import yaml
 
 from submission_tools.check import CheckOptions
-from submission_tools.example_tree import ExampleSpec, build_example_tree
+from submission_tools.example_tree import ExampleSpec, build_example_tree, write_example_reference
+from submission_tools.reference import known_digests
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "rules" / "fixtures"
 
-BASE_KEYS = {"round", "runner", "benchmarks", "energy", "division", "submitter", "system", "system_fields"}
+BASE_KEYS = {"round", "runner", "benchmarks", "energy", "division", "submitter", "system", "system_fields",
+             "accuracy_inputs"}
 CASE_KEYS = {"name", "base", "version", "max_file_mb", "ops", "count", "lines", "message_contains",
              "hint_contains"}
 FILE_KEYS = {"rule", "fail", "pass"}
@@ -117,6 +129,9 @@ def example_spec(base: dict | None) -> ExampleSpec:
             base[key] = tuple(base[key])
     if "system_fields" in base and not isinstance(base["system_fields"], dict):
         raise FixtureError("base.system_fields must be a mapping")
+    inputs = base.get("accuracy_inputs")
+    if inputs is not None and (not isinstance(inputs, int) or isinstance(inputs, bool) or inputs < 1):
+        raise FixtureError("base.accuracy_inputs must be a positive integer")
     return ExampleSpec(**base)
 
 
@@ -208,6 +223,10 @@ _OP_ARGS: dict[str, tuple[str, set[str], set[str]]] = {
     "chmod": ("map", {"path", "mode"}, set()),
     "json_set": ("map", {"path", "key", "value"}, set()),
     "json_del": ("map", {"path", "key"}, set()),
+    "json_pointer_set": ("map", {"path", "pointer", "value"}, set()),
+    "json_pointer_del": ("map", {"path", "pointer"}, set()),
+    "labels_remove": ("map", {"set", "file"}, set()),  # edits the stand-in reference, not the tree
+    "labels_copy": ("map", {"from", "to"}, set()),
     "fifo": ("str", set(), set()),
 }
 
@@ -235,6 +254,27 @@ def _validate_op(op: Any, where: str) -> None:
         raise FixtureError(f"{where}: write text must be a string")
     if name == "mkdirs" and not (isinstance(args["count"], int) and args["count"] > 0):
         raise FixtureError(f"{where}: mkdirs count must be a positive integer")
+    if name.startswith("json_pointer_") and not (isinstance(args["pointer"], str)
+                                                 and args["pointer"].startswith("/")):
+        raise FixtureError(f"{where}: {name} pointer must be an RFC 6901 pointer such as \"/0/infer\"")
+    if name.startswith("labels_"):
+        for key in ("set", "from", "to"):
+            if key in args and (not isinstance(args[key], str) or args[key] not in _label_set_paths()):
+                raise FixtureError(f"{where}: {name} {key} {args[key]!r} is not a label set; "
+                                   f"known: {sorted(_label_set_paths())}")
+        if name == "labels_remove" and not (isinstance(args["file"], str) and args["file"].strip()):
+            raise FixtureError(f"{where}: labels_remove file must be an input file name")
+        if name == "labels_copy" and args["from"] == args["to"]:
+            raise FixtureError(f"{where}: labels_copy from and to are the same set")
+
+
+def _label_set_paths() -> dict[str, str]:
+    """Label-set key -> its y_labels.csv path inside a reference checkout."""
+    return {key: spec["path"] for key, spec in known_digests()["label_sets"].items()}
+
+
+def _pointer_tokens(pointer: str) -> list[str]:
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
 
 
 def parse_size(value: Any) -> int:
@@ -251,6 +291,7 @@ class BuiltTree:
     root: Path
     spec: ExampleSpec
     chmodded: list[tuple[Path, int]] = field(default_factory=list)
+    reference: Path | None = None  # a stand-in mlcommons/tiny checkout labelling the example inputs
 
     def restore_permissions(self) -> None:
         """Undo chmod ops (innermost first) so pytest can delete the tree."""
@@ -265,8 +306,9 @@ class BuiltTree:
 class TreeEditor:
     """Applies fixture operations to a tree, never outside it."""
 
-    def __init__(self, root: Path, spec: ExampleSpec):
+    def __init__(self, root: Path, spec: ExampleSpec, reference: Path | None = None):
         self.root = root
+        self.reference = reference  # the stand-in checkout the labels_* ops edit
         self.real_root = os.path.realpath(root)
         org = f"{spec.division}/{spec.submitter}"
         self.placeholders = {"{org}": org, "{sys}": f"{org}/results/{spec.system}",
@@ -431,6 +473,79 @@ class TreeEditor:
         del value[args["key"]]
         self._dump_json(path, value)
 
+    def _pointer_parent(self, args) -> tuple[Path, Any, Any, str]:
+        """(file, whole document, container of the pointed-to member, last token)."""
+        path = self.resolve(args["path"])
+        document = json.loads(path.read_text(encoding="utf-8"))
+        *parents, last = _pointer_tokens(args["pointer"])
+        container = document
+        for token in parents:
+            container = self._step(container, token, args)
+        if not isinstance(container, (dict, list)):
+            raise FixtureError(f"{args['path']!r}: {args['pointer']!r} points inside a JSON scalar")
+        return path, document, container, last
+
+    @staticmethod
+    def _index(container: list, token: str, args) -> int:
+        if not re.fullmatch(r"0|[1-9][0-9]*", token) or int(token) >= len(container):
+            raise FixtureError(f"{args['path']!r}: no list item {token!r} for pointer {args['pointer']!r} "
+                               f"(the list has {len(container)})")
+        return int(token)
+
+    def _step(self, container, token: str, args):
+        if isinstance(container, dict):
+            if token not in container:
+                raise FixtureError(f"{args['path']!r}: no key {token!r} for pointer {args['pointer']!r}")
+            return container[token]
+        if isinstance(container, list):
+            return container[self._index(container, token, args)]
+        raise FixtureError(f"{args['path']!r}: {args['pointer']!r} points inside a JSON scalar")
+
+    def op_json_pointer_set(self, args):
+        path, document, container, last = self._pointer_parent(args)
+        if isinstance(container, dict):
+            container[last] = args["value"]
+        elif last == "-":
+            container.append(args["value"])
+        else:
+            container[self._index(container, last, args)] = args["value"]
+        self._dump_json(path, document)
+
+    def op_json_pointer_del(self, args):
+        path, document, container, last = self._pointer_parent(args)
+        if isinstance(container, dict):
+            if last not in container:
+                raise FixtureError(f"json_pointer_del: no key {last!r} in {args['path']!r} at {args['pointer']!r}")
+            del container[last]
+        else:
+            del container[self._index(container, last, args)]
+        self._dump_json(path, document)
+
+    def _label_file(self, key: str) -> Path:
+        if self.reference is None:
+            raise FixtureError("labels ops need the stand-in reference checkout; this editor has none")
+        return self.reference / _label_set_paths()[key]
+
+    def op_labels_remove(self, args):
+        path = self._label_file(args["set"])
+        if not path.is_file():
+            raise FixtureError(f"labels_remove: the reference has no {args['set']} label set")
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.split(",")[0].strip() != args["file"]]
+        if len(kept) != len(lines) - 1:
+            raise FixtureError(f"labels_remove: {args['file']!r} is named {len(lines) - len(kept)} times in "
+                               f"{args['set']}, expected once")
+        path.write_text("".join(kept), encoding="utf-8")
+
+    def op_labels_copy(self, args):
+        src, dst = self._label_file(args["from"]), self._label_file(args["to"])
+        if not src.is_file():
+            raise FixtureError(f"labels_copy: the reference has no {args['from']} label set")
+        if os.path.lexists(dst):
+            raise FixtureError(f"labels_copy: the reference already has a {args['to']} label set")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+
     def op_fifo(self, rel):
         path = self.resolve(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -440,8 +555,9 @@ class TreeEditor:
 def build_fixture_tree(tmp_path: Path, spec: ExampleSpec, ops: list) -> BuiltTree:
     """Build the clean tree of `spec` in tmp_path/tree and apply `ops` to it."""
     root = build_example_tree(tmp_path / "tree", spec)
-    editor = TreeEditor(root, spec)
-    built = BuiltTree(root=root, spec=spec, chmodded=editor.chmodded)
+    reference = write_example_reference(tmp_path / "reference", spec)
+    editor = TreeEditor(root, spec, reference)
+    built = BuiltTree(root=root, spec=spec, chmodded=editor.chmodded, reference=reference)
     try:
         editor.apply(ops)
     except BaseException:

@@ -48,7 +48,9 @@ def test_rule_fixture(case, tmp_path):
         pytest.skip("running as root, which ignores file permissions")
     built = build_fixture_tree(tmp_path, case.spec(), case.ops)
     try:
-        result = run_check(built.root, case.options())
+        options = case.options()
+        options.reference = built.reference  # labels for the example inputs, as --reference gives them
+        result = run_check(built.root, options)
     finally:
         built.restore_permissions()
     report = f"{case.id} ({case.source.name}), round {result.round.ruleset.version}, findings:\n" \
@@ -110,7 +112,7 @@ def test_negative_fixture_through_the_command(case, tmp_path, capsys):
     if case.needs_permissions and IS_ROOT:
         pytest.skip("running as root, which ignores file permissions")
     built = build_fixture_tree(tmp_path, case.spec(), case.ops)
-    args = ["check", "--strict", "--format", "json", str(built.root)]
+    args = ["check", "--strict", "--format", "json", "--reference", str(built.reference), str(built.root)]
     if case.version:
         args += ["--version", case.version]
     if case.max_file_mb is not None:
