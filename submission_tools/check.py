@@ -131,11 +131,11 @@ class CheckContext:
         return loaded
 
     def known_modes(self):
-        """(submitter, system, benchmark, mode) for mode folders the round knows by name, in
-        benchmarks it knows; misnamed ones are the layout rules' business."""
+        """(submitter, system, benchmark, mode) for the mode folders the round has for a benchmark
+        it knows; misnamed or misplaced ones are the layout rules' business (TREE005/TREE006)."""
         rs = self.ruleset
         for submitter, system, bench, mode in self.tree.modes():
-            if bench.name in rs.benchmarks and mode.name in rs.modes:
+            if bench.name in rs.benchmarks and mode.name in rs.allowed_modes(bench.name):
                 yield submitter, system, bench, mode
 
     def runner_of(self, mode: ModeDir, bench: BenchmarkDir) -> str | None:
@@ -221,8 +221,8 @@ class CheckResult:
 
 def _result_entries(ctx: CheckContext, findings: list[Finding]) -> list[ResultEntry]:
     entries = []
-    tree = ctx.tree
-    for submitter, system, bench, mode in tree.modes():
+    known = {mode.path for _s, _y, _b, mode in ctx.known_modes()}
+    for submitter, system, bench, mode in ctx.tree.modes():
         json_entry = submitter.system_json(system.name)
         # Errors that make this result invalid: inside its mode folder, on its benchmark or
         # system folder themselves, or in its system description.
@@ -232,8 +232,7 @@ def _result_entries(ctx: CheckContext, findings: list[Finding]) -> list[ResultEn
             and (f.path in own or f.path == mode.path or f.path.startswith(mode.path + "/"))
             for f in findings
         )
-        scored = ctx.scored_run(mode, bench) if (bench.name in ctx.ruleset.benchmarks
-                                                  and mode.name in ctx.ruleset.modes) else None
+        scored = ctx.scored_run(mode, bench) if mode.path in known else None
         entries.append(ResultEntry(
             division=submitter.division, submitter=submitter.name, system=system.name,
             benchmark=bench.name, mode=mode.name, path=mode.path,

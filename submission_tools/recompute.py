@@ -129,6 +129,8 @@ def score_accuracy(run: Run, bench: Benchmark, label_sets: list[LabelSet]) -> Ac
     score.repeated = {k: n for k, n in counts.items() if n > 1}
     if chosen is not None:
         score.missing = sorted(set(chosen.entries) - files)
+    if any(math.isnan(v) for p in predictions for vector in p.vectors for v in vector):
+        return score  # outputs that are not numbers (ACC008): nothing trustworthy to recompute
     is_ad = bench.metric == "auc"
     if run.runner == EEMBC:
         score.top1_pct = None if is_ad else acc.top1_pct(predictions)

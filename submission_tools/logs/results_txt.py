@@ -33,7 +33,7 @@ _SWW = re.compile(r"Accuracy: (\d{1,9}) True positives, (\d{1,9}) False negative
 _DUTY = re.compile(rf"Average duty cycle:\s*{NUM}")
 _PERIOD = re.compile(rf"Average period:\s*{NUM} s")
 _SWW_THROUGHPUT = re.compile(rf"Estimated throughput:\s*{NUM} inf\./sec")
-_RUNNER_ERROR = re.compile(r"(e-\[[^\]]{0,1024}\]|ERROR\b.{0,1024})")
+_RUNNER_ERROR = re.compile(r"(?<![\w-])(e-\[[^\]]{0,1024}\]|ERROR\b.{0,1024})")
 
 
 def _printed(match: re.Match, group: int, line: int) -> Printed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from submission_tools.findings import Severity
-from submission_tools.rules.base import Rule, register
+from submission_tools.rules.base import Rule, register, results_txt_path
 from submission_tools.runs import timing_file_parsed
 
 RULES = "MLPerf Tiny rules, Measurement (accuracy)"
@@ -20,10 +20,6 @@ def _accuracy_runs(ctx, with_division: bool = False):
             if scored is not None:
                 spec = ctx.ruleset.benchmarks[bench.name]
                 yield (mode, spec, scored, submitter.division) if with_division else (mode, spec, scored)
-
-
-def _results_txt(mode, scored) -> str:
-    return f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}"
 
 
 def _outputs_file(mode, scored) -> str:
@@ -54,8 +50,12 @@ class AccuracyNotRecomputable(Rule):
                 continue  # nothing logged: TREE009, RUN004 or ACC003 say why
             score = scored.accuracy
             if score is None or not score.label_source:
-                why = ("no label set names these inputs" if ctx.label_sets else
-                       "no labels are available; pass --reference")
+                if ctx.label_sets:
+                    why = "no label set names these inputs"
+                elif ctx.reference is not None:
+                    why = "the --reference checkout has no label set for this benchmark"
+                else:
+                    why = "no labels are available; pass --reference"
                 yield self.finding(mode.path, f"accuracy not recomputed: {why}")
             elif score.label_set is None and not score.candidates:
                 yield self.finding(mode.path, "accuracy recomputed with the labels results.json carries, which were "
@@ -130,7 +130,7 @@ class IncompleteCoverage(Rule):
 
 def _claim_check(rule, mode, scored, printed, value, label):
     if printed is not None and value is not None and not printed.agrees(value):
-        yield rule.finding(_results_txt(mode, scored),
+        yield rule.finding(results_txt_path(mode, scored),
                            f"claimed {label} {printed.text}, recomputed {value:.4f} from the logged outputs "
                            f"({scored.accuracy.label_source})",
                            line=printed.line, claimed=printed.value, recomputed=value)
@@ -188,17 +188,17 @@ class BelowTarget(Rule):
             target = float(spec.closed_target)
             if value is not None:
                 if value < target:
-                    yield self.finding(_results_txt(mode, scored),
+                    yield self.finding(results_txt_path(mode, scored),
                                        f"recomputed {label} {value:.4f} is below the closed target {target:g}",
                                        claimed=printed.value if printed else None, recomputed=value)
             elif printed is not None:
                 step = 0.5 * 10 ** -printed.decimals
                 if printed.value < target:
-                    yield self.finding(_results_txt(mode, scored),
+                    yield self.finding(results_txt_path(mode, scored),
                                        f"claimed {label} {printed.text} is below the closed target {target:g}",
                                        line=printed.line, claimed=printed.value)
                 elif printed.value - step < target:
-                    yield self.finding(_results_txt(mode, scored),
+                    yield self.finding(results_txt_path(mode, scored),
                                        f"indeterminate: claimed {label} {printed.text} is rounded to the target "
                                        f"{target:g} and cannot be recomputed, so it may lie below it",
                                        line=printed.line, claimed=printed.value)
@@ -267,6 +267,8 @@ class OutputLength(Rule):
                     problems.append((window, f"unreadable vector ({window.output_problem})"))
                 elif window.outputs is None:
                     problems.append((window, "no m-results line"))
+                elif any(math.isnan(v) for v in window.outputs):
+                    problems.append((window, "values that are not numbers (NaN or null)"))
                 elif expected and len(window.outputs) != expected:
                     problems.append((window, f"{len(window.outputs)} value(s), expected {expected}"))
             if problems:
@@ -293,4 +295,4 @@ class AccuracyClaimMissing(Rule):
                 continue  # TREE009
             label, printed, _value = _metric_claim(spec, scored)
             if printed is None:
-                yield self.finding(_results_txt(mode, scored), f"results.txt does not state the {label}")
+                yield self.finding(results_txt_path(mode, scored), f"results.txt does not state the {label}")

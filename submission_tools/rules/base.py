@@ -58,6 +58,11 @@ class Rule:
                        message=message, hint=self.fix if hint is None else hint, **kwargs)
 
 
+def results_txt_path(mode, scored) -> str:
+    """Where a run's claims stand: its results.txt (under the name it was read from)."""
+    return f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}"
+
+
 def family_of(rule_id: str) -> str:
     match = _ID.match(rule_id)
     if not match:

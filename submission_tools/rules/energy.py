@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from submission_tools.findings import Severity
-from submission_tools.rules.base import Rule, register
+from submission_tools.rules.base import Rule, register, results_txt_path
 from submission_tools.scoring.energy import eembc_tolerance
 
 RULES = "MLPerf Tiny rules, Measurement (energy)"
@@ -24,10 +24,6 @@ def _energy_runs(ctx):
 def _data_file(mode, scored) -> str:
     files = scored.run.files
     return f"{mode.path}/{files.get('timestamps') or files.get('results_json') or 'results.json'}"
-
-
-def _results_txt(mode, scored) -> str:
-    return f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}"
 
 
 @register
@@ -111,7 +107,7 @@ class EnergyClaimMismatch(Rule):
                     if printed.agrees(value):
                         continue
                     text = f"trial {number}: claimed {printed.text} µJ/inf, the samples give {value:.3f}"
-                yield self.finding(_results_txt(mode, scored), text, line=printed.line,
+                yield self.finding(results_txt_path(mode, scored), text, line=printed.line,
                                    claimed=printed.value, recomputed=value)
 
 
@@ -132,12 +128,12 @@ class EnergyMedianMismatch(Rule):
             if value is None or math.isnan(value) or "results_txt" not in scored.run.files:
                 continue
             if printed is None:
-                yield self.finding(_results_txt(mode, scored), "results.txt has no 'Median energy cost' line",
+                yield self.finding(results_txt_path(mode, scored), "results.txt has no 'Median energy cost' line",
                                    recomputed=value)
                 continue
             tolerance = max(eembc_tolerance(w) for w in scored.energy.windows) if scored.run.runner == "eembc" else 0
             if not printed.agrees(value) and abs(value - printed.value) > tolerance * abs(value):
-                yield self.finding(_results_txt(mode, scored),
+                yield self.finding(results_txt_path(mode, scored),
                                    f"claimed median {printed.text} µJ/inf, the measurements give {value:.3f}",
                                    line=printed.line, claimed=printed.value, recomputed=value)
 
@@ -172,12 +168,16 @@ class EnergyWindowMisaligned(Rule):
 
     def check(self, ctx):
         for mode, scored in _energy_runs(ctx):
+            where = f"{mode.path}/{scored.run.files.get('timestamps', 'trace1-timestamps.json')}"
             for row in scored.energy.alignment:
-                if row.ok or row.trace_duration_s is None or row.log_duration_s is None:
+                if row.ok or row.trace_duration_s is None:
+                    continue  # a window missing from the trace is ENERGY001's
+                if row.log_duration_s is None:
+                    yield self.finding(where, f"window {row.number}: log.txt has no m-infer-start and m-infer-done "
+                                              f"for it, so the trace window cannot be tied to an inference")
                     continue
-                yield self.finding(f"{mode.path}/{scored.run.files.get('timestamps', 'trace1-timestamps.json')}",
-                                   f"window {row.number}: {row.trace_duration_s:.3f} s in the trace but "
-                                   f"{row.log_duration_s:.3f} s between m-infer-start and m-infer-done in log.txt",
+                yield self.finding(where, f"window {row.number}: {row.trace_duration_s:.3f} s in the trace but "
+                                          f"{row.log_duration_s:.3f} s between m-infer-start and m-infer-done in log.txt",
                                    claimed=row.trace_duration_s, recomputed=row.log_duration_s)
 
 

@@ -6,7 +6,7 @@ EEMBC: laps from log.txt; MLCommons: start/end times from results.json (formats.
 from __future__ import annotations
 
 from submission_tools.findings import Severity
-from submission_tools.rules.base import Rule, register
+from submission_tools.rules.base import Rule, register, results_txt_path
 from submission_tools.runs import timing_file_parsed
 
 RULES = "MLPerf Tiny rules, Measurement"
@@ -113,7 +113,7 @@ class WindowClaimMismatch(Rule):
                                               ("runtime", claim.runtime_s, window.runtime_us / 1e6)):
                     if printed is not None and not printed.agrees(value):
                         yield self.finding(
-                            f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}",
+                            results_txt_path(mode, scored),
                             f"window {claim.number}: claimed {label} {printed.text}, the log gives {value:.6g}",
                             line=printed.line, claimed=printed.value, recomputed=value)
 
@@ -133,7 +133,7 @@ class LogResultsDifferentRun(Rule):
             claimed = len(scored.run.claims.windows)
             measured = len(scored.run.windows)
             if claimed and claimed != measured:
-                yield self.finding(f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}",
+                yield self.finding(results_txt_path(mode, scored),
                                    f"results.txt reports {claimed} window(s) but {scored.run.timing_file} holds {measured}",
                                    claimed=claimed, recomputed=measured)
 
@@ -154,9 +154,9 @@ class MedianMismatch(Rule):
             if scored.median_throughput is None or "results_txt" not in scored.run.files:
                 continue  # nothing to hold to the median (TREE009 reports a missing results.txt)
             if printed is None:
-                yield self.finding(f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}", "results.txt has no 'Median throughput' line",
+                yield self.finding(results_txt_path(mode, scored), "results.txt has no 'Median throughput' line",
                                    recomputed=scored.median_throughput)
             elif not printed.agrees(scored.median_throughput):
-                yield self.finding(f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}",
+                yield self.finding(results_txt_path(mode, scored),
                                    f"claimed median {printed.text} inf./s, the log gives {scored.median_throughput:.3f}",
                                    line=printed.line, claimed=printed.value, recomputed=scored.median_throughput)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from submission_tools.findings import Severity
-from submission_tools.rules.base import Rule, register
+from submission_tools.rules.base import Rule, register, results_txt_path
 from submission_tools.scoring.sww import runner_text
 
 RULES = "MLPerf Tiny rules, streaming wakeword (v1.3+)"
@@ -18,10 +18,6 @@ def _sww_runs(ctx, with_division: bool = False):
             scored = ctx.scored_run(mode, bench)
             if scored is not None and scored.sww is not None:
                 yield (mode, scored, submitter.division) if with_division else (mode, scored)
-
-
-def _results_txt(mode, scored) -> str:
-    return f"{mode.path}/{scored.run.files.get('results_txt', 'results.txt')}"
 
 
 @register
@@ -42,7 +38,7 @@ class SwwCountsMismatch(Rule):
                 continue
             claimed, recomputed = (claims.sww_tp, claims.sww_fn, claims.sww_fp), (score.tp, score.fn, score.fp)
             if claimed != recomputed:
-                yield self.finding(_results_txt(mode, scored),
+                yield self.finding(results_txt_path(mode, scored),
                                    "claimed TP/FN/FP {}/{}/{}, the detections in {} give {}/{}/{}".format(
                                        *claimed, scored.sww.detections_source, *recomputed),
                                    line=claims.sww_line, claimed=list(claimed), recomputed=list(recomputed))
@@ -71,7 +67,7 @@ class SwwBelowTarget(Rule):
                                          (f"TP+FN {tp + fn} != {OCCURRENCES}", tp + fn != OCCURRENCES)) if bad]
             if problems:
                 source = "recomputed" if score else "claimed"
-                yield self.finding(_results_txt(mode, scored), f"{source} counts miss the target: {'; '.join(problems)}",
+                yield self.finding(results_txt_path(mode, scored), f"{source} counts miss the target: {'; '.join(problems)}",
                                    recomputed=[tp, fn, fp] if score else None)
 
 
@@ -94,7 +90,7 @@ class SwwDutyCycleMismatch(Rule):
                                           ("period", claims.period_s, duty.period_s),
                                           ("throughput", claims.sww_throughput, duty.throughput_ips)):
                 if printed is not None and runner_text(value) != printed.text:
-                    yield self.finding(_results_txt(mode, scored),
+                    yield self.finding(results_txt_path(mode, scored),
                                        f"claimed {label} {printed.text}, the start/stop times give {runner_text(value)}",
                                        line=printed.line, claimed=printed.value, recomputed=value)
 

@@ -163,7 +163,13 @@ class UnknownModeFolder(Rule):
     def check(self, ctx):
         rs = ctx.ruleset
         for _submitter, _system, bench, mode in ctx.tree.modes():
-            if bench.name not in rs.benchmarks or mode.name in rs.modes:
+            if bench.name not in rs.benchmarks:
+                continue
+            if mode.name in rs.modes:
+                if mode.name not in rs.allowed_modes(bench.name):
+                    yield self.finding(mode.path, f"benchmark '{bench.name}' has no {mode.name} mode",
+                                       f"Remove {mode.path}; {bench.name} has only "
+                                       f"{', '.join(rs.allowed_modes(bench.name))}.")
                 continue
             if _is_extra_level(mode_children(ctx, mode), rs, {*rs.modes, *rs.mode_aliases}):
                 continue  # TREE007 (same test as there, so ic/RN07/power is reported once)

@@ -71,7 +71,7 @@ FIXTURES_DIR = Path(__file__).resolve().parent.parent / "rules" / "fixtures"
 BASE_KEYS = {"round", "runner", "benchmarks", "energy", "division", "submitter", "system", "system_fields",
              "accuracy_inputs"}
 CASE_KEYS = {"name", "base", "version", "max_file_mb", "ops", "count", "lines", "message_contains",
-             "hint_contains"}
+             "hint_contains", "also"}
 FILE_KEYS = {"rule", "fail", "pass"}
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
@@ -97,6 +97,9 @@ class FixtureCase:
     lines: list | None = None
     message_contains: str | None = None
     hint_contains: str | None = None
+    # Rules that the cause of a failing case necessarily triggers too (each must be justified in
+    # the fixture); the case still fails unless its own rule fires and nothing else does.
+    also: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -198,9 +201,14 @@ def _case(path: Path, rule: str, kind: str, raw: Any) -> FixtureCase:
     max_mb = raw.get("max_file_mb")
     if max_mb is not None and (isinstance(max_mb, bool) or not isinstance(max_mb, (int, float)) or max_mb <= 0):
         raise FixtureError(f"{where} {name!r}: 'max_file_mb' must be a positive number")
+    also = raw.get("also") or []
+    if not (isinstance(also, list) and all(isinstance(r, str) and r != rule for r in also)) or (
+            also and kind != "fail"):
+        raise FixtureError(f"{where} {name!r}: 'also' lists other rule IDs, and only in failing cases")
     case = FixtureCase(rule=rule, kind=kind, name=name, source=path, base=raw.get("base") or {},
                        version=version, max_file_mb=max_mb, ops=ops, count=count, lines=lines,
-                       message_contains=raw.get("message_contains"), hint_contains=raw.get("hint_contains"))
+                       message_contains=raw.get("message_contains"), hint_contains=raw.get("hint_contains"),
+                       also=also)
     case.spec()  # validates `base`
     return case
 

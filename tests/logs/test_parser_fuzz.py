@@ -21,7 +21,6 @@ import math
 import re
 from functools import cache
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
