@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from submission_tools import __version__
-from submission_tools.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError
+from submission_tools.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError, ReferenceCheckoutError
 from submission_tools.findings import Finding, Severity
 from submission_tools.reference import ReferenceCheckout
 from submission_tools.rules import REGISTRY
@@ -73,13 +73,19 @@ class CheckContext:
     _json_cache: dict[str, LoadedJson] = field(default_factory=dict)
     _runner_cache: dict[str, str | None] = field(default_factory=dict)
     _scored_cache: dict[str, ScoredRun | None] = field(default_factory=dict)
+    _sww_truth: list[tuple[float, float]] | None = None
+    _sww_truth_loaded: bool = False
 
     def sww_truth(self) -> list[tuple[float, float]] | None:
         """Wakeword windows of the long test wav, from the reference checkout (when given)."""
-        if "sww_truth" not in self._scored_cache:
+        if not self._sww_truth_loaded:
             path = self.reference.runner_file("sww_long_test") if self.reference else None
-            self._scored_cache["sww_truth"] = load_truth_windows(path) if path else None
-        return self._scored_cache["sww_truth"]
+            try:
+                self._sww_truth = load_truth_windows(path) if path else None
+            except (ValueError, OSError) as exc:
+                raise ReferenceCheckoutError(f"the reference's sww truth file cannot be used: {exc}") from None
+            self._sww_truth_loaded = True
+        return self._sww_truth
 
     def score_all(self, jobs: int) -> None:
         """Parse and recompute every known run up front, in `jobs` processes (rules then read the cache)."""
@@ -297,7 +303,7 @@ def run_check(root: Path, options: CheckOptions | None = None) -> CheckResult:
     results = _result_entries(ctx, findings)
     descriptions = {path: normalised_fields(loaded.fields)
                     for path, loaded in ctx._json_cache.items() if loaded.fields is not None}
-    scored = [s for key, s in ctx._scored_cache.items() if isinstance(s, ScoredRun)]
+    scored = [s for s in ctx._scored_cache.values() if s is not None]
     return CheckResult(root=root, round=choice, findings=findings, results=results, tree=tree,
                        reference=reference, elapsed_s=time.perf_counter() - started,
                        descriptions=descriptions, agreement=agreement_rows(agreement_table(scored)))

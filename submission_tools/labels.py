@@ -77,14 +77,10 @@ def label_sets_from_folder(folder: Path) -> list[LabelSet]:
             continue
         known = by_digest.get(sha256_of(path))
         name = known or f"{path.parent.name}/{path.name}"
-        sets.append(read_label_set_cached(path, name, LABEL_SET_MODEL.get(name, model)))
+        sets.append(read_label_file(path, name, LABEL_SET_MODEL.get(name, model)))
     if not sets:
         raise InputError(f"{folder}: no <model>/y_labels.csv files found for --labels")
     return sets
-
-
-def read_label_set_cached(path: Path, name: str, model: str) -> LabelSet:
-    return read_label_file(path, name, model)
 
 
 def choose_label_set(files: set[str], candidates: list[LabelSet]) -> LabelSet | None:
