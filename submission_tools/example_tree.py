@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import yaml
 import numpy as np
 
 from submission_tools.resources import templates_dir
@@ -419,6 +420,15 @@ def build_example_tree(dest: Path, spec: ExampleSpec | None = None) -> Path:
     (code / "README.md").write_text(
         "# Reproducing these results\n\nThese are synthetic example results; see the submit README.\n",
         encoding="utf-8")
+    if spec.division == "open":
+        (code / "deviations.yaml").write_text(yaml.safe_dump({"submitter": spec.submitter, "deviations": [{
+            "benchmarks": list(spec.benchmarks),
+            "model": "unchanged: the reference model of each benchmark",
+            "training_data": "unchanged: the reference training data",
+            "training_procedure": "none: the reference weights are used as provided",
+            "quantization": "int8 post-training quantization of the reference float model",
+            "numerics": "int8 weights and activations, int32 accumulators",
+            "unchanged": "task, accuracy dataset, pre- and post-processing"}]}, sort_keys=False), encoding="utf-8")
     for bench in spec.benchmarks:
         bench_dir = org / "results" / spec.system / bench
         modes = ["performance", "accuracy"] if bench != "sww" else ["performance", "energy"]
