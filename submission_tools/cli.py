@@ -20,6 +20,7 @@ import typer
 
 from submission_tools import __version__
 from submission_tools.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, SubmitError, UsageError
+from submission_tools.models.cli_model import model_app
 from submission_tools.reference import ENV_VAR
 
 app = typer.Typer(
@@ -30,6 +31,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+app.add_typer(model_app, name="model")
 
 
 class ReportFormat(str, Enum):
