@@ -140,7 +140,7 @@ def _int(value) -> int | None:
     if isinstance(value, float):
         return int(value) if math.isfinite(value) and value.is_integer() else None
     text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None  # "²".isdigit() too
 
 
 def _trial(power: dict, iterations: int) -> EnergyTrial:
