@@ -6,11 +6,11 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from submission_tools import __version__
-from submission_tools.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError, ReferenceCheckoutError
+from submission_tools.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError, ReferenceCheckoutError, SubmitError
 from submission_tools.findings import Finding, Severity
 from submission_tools.reference import ReferenceCheckout
 from submission_tools.rules import REGISTRY
@@ -63,6 +63,15 @@ class LoadedJson:
         return self.value if isinstance(self.value, dict) else None
 
 
+@dataclass(frozen=True)
+class ModelOutcome:
+    """A named model checked against the reference: its verdict, or why it could not be read."""
+
+    verdict: str | None  # EXACT, PASS, WARN_NON_RTN, WARN_RESCALED, FAIL, STRUCTURE_MISMATCH
+    summary: str
+    problem: str | None = None
+
+
 @dataclass
 class CheckContext:
     tree: ResultsTree
@@ -75,6 +84,34 @@ class CheckContext:
     _scored_cache: dict[str, ScoredRun | None] = field(default_factory=dict)
     _sww_truth: list[tuple[float, float]] | None = None
     _sww_truth_loaded: bool = False
+    _model_cache: dict[tuple[str, str], ModelOutcome | None] = field(default_factory=dict)
+
+    def model_path(self, submitter, relative: str) -> Entry | None:
+        """The file a model manifest names, relative to code/; None when it is not a regular file
+        inside code/ (absolute paths, '..', links and missing files all give None)."""
+        parts = PurePosixPath(relative.replace("\\", "/")).parts
+        if submitter.code_dir is None or not parts or parts[0] == "/" or ".." in parts:
+            return None
+        entry = self.tree.index.get("/".join((submitter.code_dir.path, *parts)))
+        return entry if entry is not None and entry.is_file else None
+
+    def verify_model(self, entry: Entry, benchmark: str) -> ModelOutcome | None:
+        """Read (and, with --reference, verify) a named .tflite once; None when there is nothing to say."""
+        key = (entry.path, benchmark)
+        if key not in self._model_cache:
+            from submission_tools.models.cli_model import run_verify
+            from submission_tools.models.tflite_reader import read_model
+            try:
+                if self.reference is None:
+                    read_model(Path(entry.os_path))
+                    outcome = None
+                else:
+                    result = run_verify(Path(entry.os_path), self.reference.root, benchmark)
+                    outcome = ModelOutcome(result.verdict.value, result.reason)
+            except SubmitError as exc:
+                outcome = ModelOutcome(None, "", str(exc).replace(entry.os_path, entry.name))
+            self._model_cache[key] = outcome
+        return self._model_cache[key]
 
     def sww_truth(self) -> list[tuple[float, float]] | None:
         """Wakeword windows of the long test wav, from the reference checkout (when given)."""

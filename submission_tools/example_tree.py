@@ -420,6 +420,10 @@ def build_example_tree(dest: Path, spec: ExampleSpec | None = None) -> Path:
     (code / "README.md").write_text(
         "# Reproducing these results\n\nThese are synthetic example results; see the submit README.\n",
         encoding="utf-8")
+    if spec.division == "closed":  # the synthetic results ran the reference int8 models unchanged
+        (code / "models.yaml").write_text(yaml.safe_dump(
+            {"models": [{"benchmark": b, "reference_int8": True} for b in spec.benchmarks]}, sort_keys=False),
+            encoding="utf-8")
     if spec.division == "open":
         (code / "deviations.yaml").write_text(yaml.safe_dump({"submitter": spec.submitter, "deviations": [{
             "benchmarks": list(spec.benchmarks),

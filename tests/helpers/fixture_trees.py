@@ -62,6 +62,7 @@ from typing import Any
 
 import yaml
 
+from helpers.shared import shared_path
 from submission_tools.check import CheckOptions
 from submission_tools.example_tree import ExampleSpec, build_example_tree, write_example_reference
 from submission_tools.reference import known_digests
@@ -236,6 +237,11 @@ _OP_ARGS: dict[str, tuple[str, set[str], set[str]]] = {
     "labels_remove": ("map", {"set", "file"}, set()),  # edits the stand-in reference, not the tree
     "labels_copy": ("map", {"from", "to"}, set()),
     "fifo": ("str", set(), set()),
+    # Real models from ../shared (the case is skipped without it): the reference .tflite files copied
+    # into the stand-in reference checkout, and a simulated submission (helpers.model_variants)
+    # written into the tree; `case` is a row of model-equivalence.md 1.5 (A0 = the int8 file itself).
+    "reference_models": ("map", set(), set()),
+    "model_variant": ("map", {"benchmark", "case", "to"}, set()),
 }
 
 
@@ -553,6 +559,24 @@ class TreeEditor:
             raise FixtureError(f"labels_copy: the reference already has a {args['to']} label set")
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
+
+    def op_reference_models(self, _args):
+        if self.reference is None:
+            raise FixtureError("reference_models needs the stand-in reference checkout; this editor has none")
+        digests = known_digests()["models"]
+        source = shared_path("data", "mlperf_tiny")
+        for spec in digests.values():
+            target = self.reference / spec["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / spec["path"], target)
+
+    def op_model_variant(self, args):
+        from helpers.model_variants import simulate
+        dst = self.resolve(args["to"])
+        if os.path.lexists(dst):
+            raise FixtureError(f"model_variant: {args['to']!r} already exists")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(simulate(args["benchmark"], args["case"]))
 
     def op_fifo(self, rel):
         path = self.resolve(rel)
