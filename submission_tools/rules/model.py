@@ -8,15 +8,13 @@ from --reference.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import jsonschema
-import yaml
 
 from submission_tools.findings import Severity
 from submission_tools.resources import load_schema
 from submission_tools.rules.base import Rule, register
-from submission_tools.textio import TextProblem, read_text
+from submission_tools.yamldoc import load_yaml_document
 
 RULES = ("MLPerf Tiny rules, closed division: the reference model's weights, post-training quantized with the "
          "provided calibration data; no retraining, no weight replacement, no pruning")
@@ -37,14 +35,9 @@ def manifest_of(ctx, submitter):
     entry = ctx.tree.index.child(submitter.code_dir.path, MANIFEST)
     if entry is None or not entry.is_file:
         return None, None, None
-    try:
-        document = yaml.safe_load(read_text(entry.os_path, limit=1024 * 1024))
-    except TextProblem as exc:
-        return entry, None, str(exc)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return entry, None, f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+    document, problem = load_yaml_document(entry.os_path)
+    if problem:
+        return entry, None, problem
     errors = list(_validator().iter_errors(document))
     if errors:
         first = min(errors, key=lambda e: list(e.absolute_path))

@@ -11,12 +11,11 @@ import re
 from functools import lru_cache
 
 import jsonschema
-import yaml
 
 from submission_tools.findings import Severity
 from submission_tools.resources import load_schema
 from submission_tools.rules.base import Rule, register
-from submission_tools.textio import TextProblem, read_text
+from submission_tools.yamldoc import load_yaml_document
 
 RULES = "MLPerf Tiny rules, Divisions (open): every deviation from the reference must be documented"
 DEVIATIONS = "deviations.yaml"
@@ -46,14 +45,7 @@ def deviations_entry(ctx, submitter):
 
 def load_deviations(entry) -> tuple[object, str | None]:
     """(parsed document, problem) of a deviations file."""
-    try:
-        return yaml.safe_load(read_text(entry.os_path, limit=1024 * 1024)), None
-    except TextProblem as exc:
-        return None, str(exc)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return None, f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+    return load_yaml_document(entry.os_path)
 
 
 @register
