@@ -24,6 +24,7 @@ import numpy as np
 
 from submission_tools.logs.energy_trace import EnergyTrace
 from submission_tools.runmodel import ClaimedEnergyWindow, EnergyTrial, Window
+from submission_tools.scoring.throughput import median_like_runner  # noqa: F401  (one median for every score)
 
 MLC_RATE_HZ = 1000  # `energy_sampling_freq = 1000` is hard-coded in the MLCommons runner
 EEMBC_WINDOWS = 5
@@ -287,18 +288,3 @@ def mlc_trial(trial: EnergyTrial, number: int) -> EnergyWindow:
                         energy_uj=energy_j * 1e6, power_mw=power_mw, energy_per_inf_uj=per_inf,
                         iterations=trial.iterations, start_index=i0, stop_index=i1, edge_shift=None,
                         nan_samples=nans)
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def median_like_runner(values: list[float]) -> float:
-    """Median as both runners take it (np.median / EEMBC): an even count gives the mean of the
-    two middle values; any NaN gives NaN (as np.median); no values gives NaN."""
-    if not values or any(math.isnan(v) for v in values):
-        return math.nan
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2

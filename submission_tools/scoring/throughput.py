@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import statistics
+import math
 
 from submission_tools.runmodel import Window
 
@@ -14,6 +14,14 @@ def window_throughput(window: Window) -> float | None:
     return window.iterations / (window.runtime_us / 1e6)
 
 
-def median_like_runner(values: list[float]) -> float | None:
-    """Median of the windows; an even count is the mean of the middle two (as both runners do)."""
-    return statistics.median(values) if values else None
+def median_like_runner(values: list[float]) -> float:
+    """Median as both runners take it (np.median / EEMBC), for throughput and energy alike: an
+    even count gives the mean of the two middle values; any NaN gives NaN (as np.median); no
+    values gives NaN."""
+    if not values or any(math.isnan(v) for v in values):
+        return math.nan
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
