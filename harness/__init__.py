@@ -1,4 +1,2 @@
-"""On-device measurement (`submit run`): transports, DUT client, interface boards, energy monitors.
-
-Empty until the harness issue lands; the package exists so the fixed top-level layout installs.
-"""
+"""On-device measurement (`submit run`): transports, the DUT protocol client, interface boards,
+energy monitors, the four modes, session files, and virtual devices that stand in for hardware."""

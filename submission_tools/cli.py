@@ -174,6 +174,52 @@ def schema(
     sys.stdout.write(schema_path(name).read_text(encoding="utf-8"))
 
 
+@app.command()
+def run(
+    config: Optional[Path] = typer.Argument(None, help="Harness config YAML (`submit schema harness_config`)."),
+    mode: Optional[str] = typer.Option(None, "--mode", "-m",
+                                       help="performance|accuracy|energy|streaming (or p, a, e, sww)."),
+    out: Path = typer.Option(Path("sessions"), "--out", "-o", help="Folder the session folder is created in."),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="SESSION",
+                                          help="Continue an interrupted session (same DUT, same config)."),
+    list_ports: bool = typer.Option(False, "--list-ports", help="List serial ports with USB VID/PID and exit."),
+    mlc_devices: Optional[Path] = typer.Option(None, "--devices", metavar="YAML",
+                                               help="The MLCommons runner's devices_*.yaml instead of CONFIG."),
+    mlc_tests: Optional[Path] = typer.Option(None, "--tests", metavar="YAML",
+                                             help="The MLCommons runner's tests_*.yaml (with --devices)."),
+    dataset_path: Optional[Path] = typer.Option(None, "--dataset-path", metavar="DIR",
+                                                help="With --devices: the folder holding <model>/ datasets."),
+) -> None:
+    """Measure a DUT (or the virtual DUT) in one mode and write a session folder."""
+    from harness.config import load_config, normalise_mode
+    from harness.mlc_config import load_mlcommons
+    from harness.ports import format_ports_table, list_ports as serial_ports
+    from harness.run import run as run_session
+
+    if list_ports:
+        for line in format_ports_table(serial_ports()):
+            typer.echo(line)
+        return
+    if mode is None:
+        raise UsageError("--mode is required: performance, accuracy, energy or streaming")
+    mode_name = normalise_mode(mode)
+    if mlc_devices is not None or mlc_tests is not None:
+        if config is not None or mlc_devices is None or mlc_tests is None or dataset_path is None:
+            raise UsageError("--devices, --tests and --dataset-path go together, instead of CONFIG")
+        harness_config = load_mlcommons(mlc_devices, mlc_tests, dataset_path, mode_name)
+    elif config is None:
+        raise UsageError("give a harness CONFIG (or --devices/--tests/--dataset-path)")
+    else:
+        harness_config = load_config(config)
+    outcome = run_session(harness_config, mode_name, out=out, resume=resume)
+    for line in outcome.results_txt:
+        typer.echo(line)
+    typer.echo(f"session: {outcome.session_dir}", err=True)
+    if outcome.invalid:
+        typer.echo("The session is complete but not valid for submission (see the ERROR lines).", err=True)
+        raise typer.Exit(1)
+
+
 def _crash_log(exc: BaseException) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = Path(os.environ.get("SUBMIT_CRASH_DIR", tempfile.gettempdir()))

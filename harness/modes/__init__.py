@@ -1,0 +1,1 @@
+"""The four measurement modes; each takes a RunContext and returns the results.txt lines."""

@@ -1,0 +1,126 @@
+"""`submit run`: connect the bench a config describes (real ports, or virtual devices), identify the
+DUT, open or resume a session, run one mode, and close the session whatever happens."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.channel import DirectChannel
+from harness.dataset import Dataset
+from harness.dut import DutClient, chunk_bytes_for
+from harness.errors import HarnessError, SessionMismatch
+from harness.interface import InterfaceBoard
+from harness.modes.accuracy import run_accuracy
+from harness.modes.common import RunContext
+from harness.modes.energy import run_energy
+from harness.modes.performance import run_performance
+from harness.modes.streaming import run_streaming
+from harness.progress import Progress
+from harness.session import Session, new_session_dir
+from harness.transport import SerialLink
+
+MODES = {"performance": run_performance, "accuracy": run_accuracy, "energy": run_energy,
+         "streaming": run_streaming}
+THROUGH_INTERFACE = ("energy", "streaming")  # the DUT sits behind the interface board in these modes
+
+
+@dataclass
+class RunOutcome:
+    session_dir: Path
+    status: str
+    results_txt: list[str]
+    invalid: bool  # the runner's own ERROR lines: the session is complete but not valid for submission
+
+
+_CHUNK_ACKS = ("m-ready", "[dut]: m-ready", "m-load-done", "[dut]: m-load-done")
+
+
+class _Echo:
+    """The runner's `echo: True` transcript in log.txt (`cmd%` sent, `RX:line` received), without the
+    hex download chunks and their acknowledgements: a VWW accuracy run would log 700,000 of them."""
+
+    def __init__(self, holder: list) -> None:
+        self.holder, self.in_download = holder, False
+
+    def __call__(self, direction: str, text: str) -> None:
+        if not self.holder:
+            return
+        if direction == "tx":
+            self.in_download = text.startswith(("db ", "dut db ")) and not text.startswith(("db load", "dut db load"))
+            if not self.in_download:
+                self.holder[0].log(text)
+        elif not (self.in_download and (text in _CHUNK_ACKS or text.startswith("m-dut-passthrough(db "))):
+            self.holder[0].log(f"RX:{text}")
+
+
+def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: Progress | None = None,
+        faults=None) -> RunOutcome:
+    """Measure `mode` and return the closed session. `faults` (a harness.virtual.faults.FaultPlan)
+    is applied to the virtual line that carries the DUT's commands: for the fault-injection tests."""
+    from harness.bench import open_bench
+
+    progress = progress or Progress()
+    holder: list[Session] = []
+    with contextlib.ExitStack() as stack:
+        bench = stack.enter_context(open_bench(config, mode, progress, faults=faults))
+        if config.dut.echo:
+            for link in bench.links:
+                link.listen(_Echo(holder))
+        dut_spec = config.dut
+        use_interface = bench.interface is not None and (mode in THROUGH_INTERFACE or bench.dut_link is None)
+        channel = bench.interface.channel if use_interface else DirectChannel(bench.dut_link)
+        chunk = dut_spec.chunk_bytes or chunk_bytes_for(dut_spec.command_buffer)
+        client = DutClient(channel, command_buffer=dut_spec.command_buffer, chunk_bytes=chunk,
+                           command_timeout_s=config.timeouts.command_s, infer_timeout_s=config.timeouts.infer_s,
+                           chunk_retries=config.retries.chunk, input_retries=config.retries.input,
+                           verify_download=config.verify_download)
+        identity = client.identify()
+        config = config.for_model(identity.model)  # the DUT must run the config's model
+        benchmark = config.benchmark or identity.model
+        if resume is not None:
+            session = Session.resume(resume, fingerprint=config.fingerprint())
+            previous = session.manifest.get("dut") or {}
+            if previous and previous != {"name": identity.name, "profile": identity.profile, "model": identity.model}:
+                session.close_quietly()
+                raise SessionMismatch(f"{resume}: measured on DUT {previous}, but {identity} answers now; one session "
+                                      "never mixes two DUTs")
+            if session.manifest.get("mode") != mode:
+                session.close_quietly()
+                raise SessionMismatch(f"{resume}: a {session.manifest.get('mode')} session cannot be resumed in {mode} mode")
+        else:
+            session = Session.create(new_session_dir(out, benchmark, mode), mode=mode, benchmark=benchmark,
+                                     config_raw=config.raw, fingerprint=config.fingerprint(),
+                                     config_source=str(config.source) if config.source else None)
+        holder.append(session)
+        session.manifest["dut"] = {"name": identity.name, "profile": identity.profile, "model": identity.model}
+        session.manifest["devices"] = bench.describe()
+        session.manifest["download"] = {"transfer": "hex", "chunk_bytes": client.chunk_bytes,
+                                        "command_buffer": dut_spec.command_buffer,
+                                        "path": "interface" if use_interface else "direct"}
+        session.save_manifest()
+        session.log(f"Device model retrieved: {identity.model}")
+        session.log(f"DUT name: {identity.name}; profile: {identity.profile}")
+        ctx = RunContext(mode=mode, model=identity.model, dut=client, identity=identity, session=session,
+                         spec=config.mode(mode), progress=progress, interface=bench.interface,
+                         monitor=bench.monitor, voltage=config.monitor.voltage if config.monitor else None,
+                         input_retries=config.retries.input, dataset_folder=bench.dataset_folder,
+                         truth_file=bench.truth_file)
+        if mode != "streaming":
+            ctx.dataset = Dataset(bench.dataset_folder, bench.truth_file, identity.model)
+        try:
+            lines = MODES[mode](ctx)
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            session.manifest["notes"].append(f"{status}: {exc}")
+            session.finish(status, None)
+            raise
+        finally:
+            progress.stop()
+        if ctx.download_seconds:
+            session.manifest["download"]["payload_bytes"] = ctx.download_bytes
+            session.manifest["download"]["payload_bytes_per_s"] = round(ctx.download_bytes / ctx.download_seconds, 1)
+        session.finish("complete", lines)
+        invalid = any("ERROR" in line for line in lines)
+        return RunOutcome(session.directory, "complete", lines, invalid)
