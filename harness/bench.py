@@ -16,10 +16,10 @@ from typing import Any, Iterator
 
 from harness.errors import HarnessError
 from harness.interface import InterfaceBoard
-from harness.progress import Progress
 from harness.transport import SerialLink
 
 POWER_ON_SETTLE_S = 1.0  # the runner sleeps 1 s after `pwr on` before `start`
+ARDUINO_DUT_BAUD = 9600  # EEMBC: "Baud rate fixed at 9600" between the IO manager and the DUT
 
 
 @dataclass
@@ -28,8 +28,6 @@ class Bench:
     interface: InterfaceBoard | None = None
     monitor: Any = None
     dataset_folder: Path | None = None
-    truth_file: str = "y_labels.csv"
-    links: list[SerialLink] = field(default_factory=list)
     virtual: Any = None  # harness.virtual.bench.VirtualBench when any device is virtual
     description: dict = field(default_factory=dict)
 
@@ -58,8 +56,8 @@ def _monitor(spec, port: str | None):
 
 
 @contextlib.contextmanager
-def open_bench(config, mode: str, progress: Progress, *, faults=None) -> Iterator[Bench]:
-    bench = Bench(truth_file=config.truth_file)
+def open_bench(config, mode: str, *, faults=None, listener=None) -> Iterator[Bench]:
+    bench = Bench()
     with contextlib.ExitStack() as stack:
         virtual = None
         if any(spec.is_virtual for spec in config.devices()):
@@ -67,10 +65,8 @@ def open_bench(config, mode: str, progress: Progress, *, faults=None) -> Iterato
 
             virtual = stack.enter_context(VirtualBench(config, mode, faults=faults))
             bench.virtual = virtual
+        # None until the DUT names its model when the runner's YAML decides (<dataset_path>/<model>)
         bench.dataset_folder = config.dataset or (virtual.dataset_folder() if virtual else None)
-        if bench.dataset_folder is None:
-            raise HarnessError("the config names no dataset folder (`dataset:`); a real DUT needs the "
-                               "benchmark's inputs and their truth file")
         use_interface = config.interface is not None and mode in ("energy", "streaming")
         if mode in ("energy",) and config.monitor is None:
             raise HarnessError("energy mode needs an energy monitor: add devices: monitor: to the config")
@@ -95,12 +91,20 @@ def open_bench(config, mode: str, progress: Progress, *, faults=None) -> Iterato
             spec = config.interface
             port = _port_for(spec, spec.baud_for(mode), virtual)
             link = stack.enter_context(SerialLink(port, spec.baud_for(mode), name=spec.name))
-            bench.links.append(link)
+            if listener is not None:
+                link.listen(listener)
             board = InterfaceBoard(link, spec.name, timeout_s=config.timeouts.command_s,
                                    reset_settle_s=0.2 if virtual else 2.0)
             board_name = board.identify()
             dut_baud = config.dut.baud_for(mode)
-            board.set_dut_baud(dut_baud)
+            if spec.name == "arduino":
+                # the EEMBC IO manager's DUT link is fixed at 9600 baud; it arms its timer instead
+                if dut_baud != ARDUINO_DUT_BAUD:
+                    raise HarnessError(f"the Arduino IO manager talks to the DUT at {ARDUINO_DUT_BAUD} baud only; "
+                                       f"the config says {dut_baud} for {mode} (devices: dut: baud:)")
+                board.arm_timestamp_timer()
+            else:
+                board.set_dut_baud(dut_baud)
             bench.interface = board
             description["interface"] = {"name": spec.name, "answers": board_name, "port": port,
                                         "dut_baud": dut_baud}
@@ -109,7 +113,8 @@ def open_bench(config, mode: str, progress: Progress, *, faults=None) -> Iterato
             port = _port_for(spec, spec.baud_for(mode), virtual)
             link = stack.enter_context(SerialLink(port, spec.baud_for(mode), name="DUT"))
             bench.dut_link = link
-            bench.links.append(link)
+            if listener is not None:
+                link.listen(listener)
             description["dut"] = {"port": port, "baud": spec.baud_for(mode)}
         if virtual is not None:
             description["virtual"] = virtual.describe()

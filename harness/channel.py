@@ -10,6 +10,9 @@ from harness.transport import SerialLink
 
 READY = "m-ready"
 BOOT_MARKERS = ("m-init-done", "m-timestamp-mode-")
+# No answer is this long (`db print` of a VWW input is 3456 lines): a device that talks on without
+# ever saying m-ready is answered with an error, not waited on forever.
+MAX_LINES = 100_000
 
 SILENT_DUT_HINT = ("Check that the DUT is powered and running the benchmark firmware, that the port and "
                    "baud rate match its firmware, and that nothing else holds the port.")
@@ -31,7 +34,7 @@ def read_until_ready(link: SerialLink, command: str, timeout_s: float, device: s
     """Lines up to the first that is `m-ready` (after stripping `prefix`); a boot banner among them
     means the DUT reset under us (its own `m-ready` is read too, so the link is in step again)."""
     lines: list[str] = []
-    while True:
+    for _ in range(MAX_LINES):
         line = link.read_line(timeout_s)
         if line is None:
             raise DeviceTimeout(device, command, timeout_s, lines[-1] if lines else None, hint)
@@ -39,8 +42,7 @@ def read_until_ready(link: SerialLink, command: str, timeout_s: float, device: s
             continue
         if prefix:
             if not line.startswith(prefix):
-                lines.append(line)  # interface board chatter; kept for the log, never parsed as DUT output
-                continue
+                continue  # the board's own chatter (Arduino lap lines): in the log, never DUT output
             line = line[len(prefix):]
         lines.append(line)
         if line.startswith(BOOT_MARKERS):
@@ -48,9 +50,11 @@ def read_until_ready(link: SerialLink, command: str, timeout_s: float, device: s
             raise DeviceReset(command, lines)
         if line == READY:
             return lines
-        if READY in line and not line.startswith("m-"):
-            # a half-duplex collision glues the ready onto other text (protocol.md 1.9)
+        if READY in line:
+            # a half-duplex collision or a lost line end glues the ready onto other text (protocol.md
+            # 1.9), `m-results-[...]m-ready` as well as `rGIm-ready`: the answer is over either way
             raise GarbledReply(device, command, "m-ready glued to other text", lines)
+    raise GarbledReply(device, command, f"{MAX_LINES} lines without m-ready", lines[-4:])
 
 
 def _finish_boot(link: SerialLink, command: str, timeout_s: float, device: str, lines: list[str],

@@ -58,14 +58,20 @@ class Dataset:
             size = path.stat().st_size
             if size > max_bytes:
                 raise HarnessError(f"{path}: {size} bytes is larger than any MLPerf Tiny input")
+            if size == 0:
+                raise HarnessError(f"{path}: the input file is empty")
             return path.read_bytes()
         except OSError as exc:
             raise HarnessError(f"{path}: cannot read the input listed in the truth file ({exc.strerror})") from None
 
     def segments(self, item: DatasetInput, data: bytes, first_only: bool = False) -> list[Segment]:
         """The windows sent for one input: the whole file, or ad01's sliding windows (protocol.md 2.3)."""
-        if not item.width or not item.stride:
+        if item.width is None and item.stride is None:
             return [Segment(0, data)]
+        if not (item.width and item.stride and item.width > 0 and item.stride > 0):
+            # a zero or negative stride would never end; a missing or non-positive width has no window
+            raise HarnessError(f"{self.folder / item.file}: the truth file gives bytes_to_send {item.width} and "
+                               f"stride {item.stride}; both must be whole numbers above 0")
         out, start = [], 0
         while start + item.width <= len(data):
             out.append(Segment(start, data[start:start + item.width]))

@@ -133,8 +133,8 @@ class DutClient:
         for _ in range(attempts):
             try:
                 lines = call()
-            except (GarbledReply, DeviceReset, DeviceTimeout) as exc:
-                last = exc
+            except (GarbledReply, DeviceReset, DeviceTimeout, DutCommandError) as exc:
+                last = exc  # an e-[Unknown command: nme] is a command damaged on its way: retried too
                 continue
             if good(lines):
                 return lines
@@ -148,6 +148,8 @@ class DutClient:
     # -- downloads ------------------------------------------------------------------------------
     def load(self, data: bytes) -> DownloadStats:
         """Put `data` in the DUT's input buffer; retries as the module docstring says."""
+        if not data:
+            raise HarnessError("DUT: an empty input cannot be downloaded (`db load 0` is refused)")
         stats = DownloadStats(bytes=len(data))
         started = time.monotonic()
         last: HarnessError | None = None
@@ -220,7 +222,11 @@ class DutClient:
             problems.append(f"{len(results)} readable m-results lines instead of 1")
         if not problems:
             shape = results_shape(next(line for line in lines if parse_results(line) is not None))
-            if self.results_shape is None:
+            if len(shape[1]) != 1:
+                # one format prints every value of a line (`%0.3f`): a value short of a decimal lost
+                # a digit, and must not become the shape later lines are held to
+                problems.append(f"the results line mixes values with {sorted(shape[1])} decimals")
+            elif self.results_shape is None:
                 self.results_shape = shape
             elif shape != self.results_shape:
                 problems.append(f"the results line has {shape[0]} values with {sorted(shape[1])} decimals, "

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from harness.channel import PassthroughChannel
-from harness.errors import DeviceTimeout, GarbledReply
+from harness.errors import DeviceTimeout, GarbledReply, HarnessError
 from harness.transport import SerialLink
 
 BOARDS = ("stm32h573i-dk", "arduino")
@@ -38,6 +38,7 @@ class InterfaceBoard:
         self.link, self.name = link, name
         self.timeout_s, self.reset_settle_s = timeout_s, reset_settle_s
         self.channel = PassthroughChannel(link, name)
+        self.dut_baud: int | None = None  # set by set_dut_baud
 
     def command(self, command: str, timeout_s: float | None = None) -> list[str]:
         """One of the board's own commands; its lines up to the one ending in `m-ready` (print_dutycycle
@@ -69,9 +70,23 @@ class InterfaceBoard:
         lines = self.command(f"setbaud {baud}")
         if not any(line.strip() == f"set baud to: {baud}" for line in lines):
             raise GarbledReply(self.name, f"setbaud {baud}", "no 'set baud to' line", lines)
+        self.dut_baud = baud
         time.sleep(self.reset_settle_s)
         self.link.drain(quiet_s=0.05)  # the boot output of the board after its reset
         self.link.discard_partial()
+
+    def flush_dut_queue(self) -> None:
+        """Empty what the DUT said while no passthrough was running (a boot banner after a reset):
+        left in the board's queue, it would answer the next command, and every answer after it
+        would be one behind (protocol.md 3.1.2). The STM board empties it when it resets; the
+        Arduino has no reset command, so one throwaway passthrough takes the stale lines out."""
+        if self.dut_baud is not None:
+            self.set_dut_baud(self.dut_baud)
+            return
+        try:
+            self.channel.exchange("name", self.timeout_s)
+        except HarnessError:
+            pass  # the stale lines are gone either way; identify() says whether the DUT answers
 
     # -- streaming wakeword ---------------------------------------------------------------------
     def record_detections(self) -> None:

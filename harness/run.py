@@ -11,7 +11,6 @@ from harness.channel import DirectChannel
 from harness.dataset import Dataset
 from harness.dut import DutClient, chunk_bytes_for
 from harness.errors import HarnessError, SessionMismatch
-from harness.interface import InterfaceBoard
 from harness.modes.accuracy import run_accuracy
 from harness.modes.common import RunContext
 from harness.modes.energy import run_energy
@@ -19,7 +18,6 @@ from harness.modes.performance import run_performance
 from harness.modes.streaming import run_streaming
 from harness.progress import Progress
 from harness.session import Session, new_session_dir
-from harness.transport import SerialLink
 
 MODES = {"performance": run_performance, "accuracy": run_accuracy, "energy": run_energy,
          "streaming": run_streaming}
@@ -41,18 +39,28 @@ class _Echo:
     """The runner's `echo: True` transcript in log.txt (`cmd%` sent, `RX:line` received), without the
     hex download chunks and their acknowledgements: a VWW accuracy run would log 700,000 of them."""
 
-    def __init__(self, holder: list) -> None:
-        self.holder, self.in_download = holder, False
+    def __init__(self, holder: list, console: Progress | None) -> None:
+        self.holder, self.console, self.in_download = holder, console, False
+        self.early: list[str] = []  # the bench's set-up exchange, before the session folder exists
 
     def __call__(self, direction: str, text: str) -> None:
-        if not self.holder:
-            return
         if direction == "tx":
             self.in_download = text.startswith(("db ", "dut db ")) and not text.startswith(("db load", "dut db load"))
-            if not self.in_download:
-                self.holder[0].log(text)
+            line = None if self.in_download else text
         elif not (self.in_download and (text in _CHUNK_ACKS or text.startswith("m-dut-passthrough(db "))):
-            self.holder[0].log(f"RX:{text}")
+            line = f"RX:{text}"
+        else:
+            line = None
+        if line is not None:
+            if self.holder:
+                for early in self.early:
+                    self.holder[0].log(early)
+                self.early.clear()
+                self.holder[0].log(line)
+            else:
+                self.early.append(line)
+            if self.console is not None:
+                self.console.say(line)
 
 
 def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: Progress | None = None,
@@ -64,10 +72,9 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
     progress = progress or Progress()
     holder: list[Session] = []
     with contextlib.ExitStack() as stack:
-        bench = stack.enter_context(open_bench(config, mode, progress, faults=faults))
-        if config.dut.echo:
-            for link in bench.links:
-                link.listen(_Echo(holder))
+        # the transcript always goes to the session log; `echo` also prints it
+        echo = _Echo(holder, progress if config.dut.echo else None)
+        bench = stack.enter_context(open_bench(config, mode, faults=faults, listener=echo))
         dut_spec = config.dut
         use_interface = bench.interface is not None and (mode in THROUGH_INTERFACE or bench.dut_link is None)
         channel = bench.interface.channel if use_interface else DirectChannel(bench.dut_link)
@@ -79,6 +86,10 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
         identity = client.identify()
         config = config.for_model(identity.model)  # the DUT must run the config's model
         benchmark = config.benchmark or identity.model
+        dataset_folder = bench.dataset_folder or config.dataset
+        if dataset_folder is None:
+            raise HarnessError("the config names no dataset folder (`dataset:`); a real DUT needs the "
+                               "benchmark's inputs and their truth file")
         if resume is not None:
             session = Session.resume(resume, fingerprint=config.fingerprint())
             previous = session.manifest.get("dut") or {}
@@ -105,10 +116,10 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
         ctx = RunContext(mode=mode, model=identity.model, dut=client, identity=identity, session=session,
                          spec=config.mode(mode), progress=progress, interface=bench.interface,
                          monitor=bench.monitor, voltage=config.monitor.voltage if config.monitor else None,
-                         input_retries=config.retries.input, dataset_folder=bench.dataset_folder,
-                         truth_file=bench.truth_file)
+                         input_retries=config.retries.input, dataset_folder=Path(dataset_folder),
+                         truth_file=config.truth_file)
         if mode != "streaming":
-            ctx.dataset = Dataset(bench.dataset_folder, bench.truth_file, identity.model)
+            ctx.dataset = Dataset(Path(dataset_folder), config.truth_file, identity.model)
         try:
             lines = MODES[mode](ctx)
         except BaseException as exc:

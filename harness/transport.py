@@ -26,6 +26,7 @@ class SerialLink:
 
     def __init__(self, url: str, baud: int, *, name: str, read_poll_s: float = 0.02) -> None:
         self.url, self.baud, self.name = url, baud, name
+        self._read_poll_s = read_poll_s
         self.counters = LinkCounters()
         self._buffer = bytearray()
         self._listeners: list[Listener] = []
@@ -45,7 +46,11 @@ class SerialLink:
             listener(direction, text)
 
     def write(self, text: str, *, echo: bool = True) -> None:
-        data = text.encode("ascii", errors="strict")
+        try:
+            data = text.encode("ascii", errors="strict")
+        except UnicodeEncodeError:
+            # the protocol is ASCII; a name from the configuration (a wav file, say) may not be
+            raise HarnessError(f"{self.name}: cannot send {text!r}: the serial protocol takes ASCII only") from None
         try:
             self._port.write(data)
             self._port.flush()
@@ -71,10 +76,11 @@ class SerialLink:
                 return None
             self._fill()
 
-    def _fill(self) -> None:
+    def _fill(self, wait: bool = True) -> None:
+        """Bytes from the port: what it holds, or (wait) at least one within the read poll."""
         try:
             waiting = self._port.in_waiting
-            chunk = self._port.read(max(1, waiting))
+            chunk = self._port.read(max(1, waiting)) if wait or waiting else b""
         except (serial.SerialException, OSError) as exc:
             raise HarnessError(f"{self.name}: reading from {self.url} failed ({exc}); the cable may have been "
                                "pulled. Measurements taken so far are saved.") from None
@@ -82,11 +88,16 @@ class SerialLink:
         self._buffer += chunk
 
     def drain(self, quiet_s: float = 0.0) -> list[str]:
-        """Lines already waiting (stale output), reading on until the port is quiet for `quiet_s`."""
+        """Lines already waiting (stale output), reading on until the port is quiet for `quiet_s`.
+        Bytes the port already holds count as waiting even with `quiet_s` 0 (read_line(0) would
+        return before reading the port)."""
         lines = []
-        while (line := self.read_line(quiet_s)) is not None:
+        while True:
+            self._fill(wait=False)
+            line = self.read_line(quiet_s)
+            if line is None:
+                return lines
             lines.append(line)
-        return lines
 
     def pending_partial(self) -> bytes:
         """Bytes received after the last line end (a line still arriving, or noise)."""
@@ -100,8 +111,11 @@ class SerialLink:
         self.close()
         time.sleep(settle_s)
         listeners, counters = self._listeners, self.counters
-        self.__init__(self.url, baud or self.baud, name=self.name)  # type: ignore[misc]
-        self._listeners, self.counters = listeners, counters
+        try:
+            self.__init__(self.url, baud or self.baud, name=self.name,  # type: ignore[misc]
+                          read_poll_s=self._read_poll_s)
+        finally:  # kept even when the port is not back yet, for a later reopen
+            self._listeners, self.counters = listeners, counters
 
     def close(self) -> None:
         try:

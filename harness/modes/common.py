@@ -48,6 +48,8 @@ class RunContext:
         """After a reset or a silence: the same DUT must answer again, or the run stops."""
         self.log(f"{self.prefix()} Re-synchronising with the DUT after: {why}")
         try:
+            if self.interface is not None:
+                self.interface.flush_dut_queue()
             identity = self.dut.identify()
         except HarnessError as exc:
             raise HarnessError(f"the DUT stopped answering ({why}); it did not answer `name`/`profile` "

@@ -87,11 +87,13 @@ class VirtualBench:
         if config.monitor is not None and config.monitor.is_virtual and mode in ("energy", "streaming"):
             from harness.virtual.lpm01a import VirtualLpm01a
 
-            self._carry("monitor", VirtualLpm01a(self.power, self.clock), config.monitor.baud_for("energy"))
+            self._carry("monitor", VirtualLpm01a(self.power, self.clock), config.monitor.baud_for("energy"),
+                        advance_clock=False)
 
-    def _carry(self, kind: str, engine, baud: int, faults: FaultPlan | None = None) -> None:
+    def _carry(self, kind: str, engine, baud: int, faults: FaultPlan | None = None,
+               advance_clock: bool = True) -> None:
         device = self._stack.enter_context(PtyDevice(engine, clock=self.clock, baud=baud, pace=self.spec.pace,
-                                                     faults=faults))
+                                                     faults=faults, advance_clock=advance_clock))
         self.devices[kind] = device
         self._ports[kind] = device.port
 
