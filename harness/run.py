@@ -63,6 +63,24 @@ class _Echo:
                 self.console.say(line)
 
 
+def _open_session(config, mode: str, identity, benchmark: str, *, out: Path, resume: Path | None) -> Session:
+    """A new session folder, or the interrupted one being resumed: same config, DUT and mode."""
+    if resume is None:
+        return Session.create(new_session_dir(out, benchmark, mode), mode=mode, benchmark=benchmark,
+                              config_raw=config.raw, fingerprint=config.fingerprint(),
+                              config_source=str(config.source) if config.source else None)
+    session = Session.resume(resume, fingerprint=config.fingerprint())
+    previous = session.manifest.get("dut") or {}
+    if previous and previous != {"name": identity.name, "profile": identity.profile, "model": identity.model}:
+        session.close_quietly()
+        raise SessionMismatch(f"{resume}: measured on DUT {previous}, but {identity} answers now; one session "
+                              "never mixes two DUTs")
+    if session.manifest.get("mode") != mode:
+        session.close_quietly()
+        raise SessionMismatch(f"{resume}: a {session.manifest.get('mode')} session cannot be resumed in {mode} mode")
+    return session
+
+
 def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: Progress | None = None,
         faults=None) -> RunOutcome:
     """Measure `mode` and return the closed session. `faults` (a harness.virtual.faults.FaultPlan)
@@ -90,20 +108,8 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
         if dataset_folder is None:
             raise HarnessError("the config names no dataset folder (`dataset:`); a real DUT needs the "
                                "benchmark's inputs and their truth file")
-        if resume is not None:
-            session = Session.resume(resume, fingerprint=config.fingerprint())
-            previous = session.manifest.get("dut") or {}
-            if previous and previous != {"name": identity.name, "profile": identity.profile, "model": identity.model}:
-                session.close_quietly()
-                raise SessionMismatch(f"{resume}: measured on DUT {previous}, but {identity} answers now; one session "
-                                      "never mixes two DUTs")
-            if session.manifest.get("mode") != mode:
-                session.close_quietly()
-                raise SessionMismatch(f"{resume}: a {session.manifest.get('mode')} session cannot be resumed in {mode} mode")
-        else:
-            session = Session.create(new_session_dir(out, benchmark, mode), mode=mode, benchmark=benchmark,
-                                     config_raw=config.raw, fingerprint=config.fingerprint(),
-                                     config_source=str(config.source) if config.source else None)
+        dataset = None if mode == "streaming" else Dataset(Path(dataset_folder), config.truth_file, identity.model)
+        session = _open_session(config, mode, identity, benchmark, out=out, resume=resume)
         holder.append(session)
         session.manifest["dut"] = {"name": identity.name, "profile": identity.profile, "model": identity.model}
         session.manifest["devices"] = bench.describe()
@@ -118,8 +124,7 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
                          monitor=bench.monitor, voltage=config.monitor.voltage if config.monitor else None,
                          input_retries=config.retries.input, dataset_folder=Path(dataset_folder),
                          truth_file=config.truth_file)
-        if mode != "streaming":
-            ctx.dataset = Dataset(Path(dataset_folder), config.truth_file, identity.model)
+        ctx.dataset = dataset
         try:
             lines = MODES[mode](ctx)
         except BaseException as exc:

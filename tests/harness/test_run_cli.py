@@ -43,6 +43,7 @@ def test_a_missing_dataset_folder_is_an_input_error(tmp_path, capsys):
     assert main(["run", str(config), "--mode", "a", "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert "y_labels.csv" in err and "Traceback" not in err
+    assert not (tmp_path / "s").exists()  # no session is opened for a run that cannot start
 
 
 def test_a_port_that_does_not_exist_is_an_input_error(tmp_path, capsys):
