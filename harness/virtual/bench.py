@@ -94,6 +94,11 @@ class VirtualBench:
                advance_clock: bool = True) -> None:
         device = self._stack.enter_context(PtyDevice(engine, clock=self.clock, baud=baud, pace=self.spec.pace,
                                                      faults=faults, advance_clock=advance_clock))
+        # The boot banner must be in the pty before the harness opens the port (pyserial flushes
+        # what waits there on open, as with a board that booted before the cable was plugged in):
+        # otherwise whether the harness reads it, and sends `name` again, and the simulated clock
+        # with it, depend on thread scheduling.
+        device.drain()
         self.devices[kind] = device
         self._ports[kind] = device.port
 
