@@ -220,6 +220,35 @@ def run(
         raise typer.Exit(1)
 
 
+@app.command()
+def package(
+    manifest: Path = typer.Argument(..., help="Submission manifest, YAML (`submit schema submission_manifest`)."),
+    out: Path = typer.Option(..., "--out", "-o", metavar="DIR",
+                             help="Root of the results tree (holds closed/ and open/); "
+                                  "<division>/<submitter>/ is written (or replaced) there."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (what goes where) and change nothing."),
+    use_git: bool = typer.Option(False, "--git", help="Commit the packaged folder in DIR (a clean git repository, "
+                                                      "or a new one created there)."),
+    allow_errors: bool = typer.Option(False, "--allow-errors",
+                                      help="Write (and commit) the tree even when `submit check` finds errors "
+                                           "in it; the exit code is still 1."),
+    reference: Optional[Path] = typer.Option(
+        None, "--reference", envvar=ENV_VAR, help=f"Checkout of mlcommons/tiny for the gate (or ${ENV_VAR})."),
+    max_file_mb: float = typer.Option(100.0, "--max-file-mb", min=0.001,
+                                      help="Largest input file allowed, in MiB (also the gate's limit)."),
+) -> None:
+    """Assemble <division>/<submitter>/ for peer review from a manifest, gate it with `submit check`."""
+    from submission_tools.package import PackageOptions, run_package
+    from submission_tools.package.text import render_result
+
+    options = PackageOptions(out=out, dry_run=dry_run, git=use_git, allow_errors=allow_errors,
+                             reference=reference, max_file_bytes=int(max_file_mb * 1024 * 1024))
+    result = run_package(manifest, options)
+    sys.stdout.write(render_result(result, str(manifest)))
+    sys.stdout.flush()
+    raise typer.Exit(result.exit_code())
+
+
 def _crash_log(exc: BaseException) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = Path(os.environ.get("SUBMIT_CRASH_DIR", tempfile.gettempdir()))

@@ -107,9 +107,31 @@ def test_fixture_files_are_validated(tmp_path):
         ("TREE001", "rule: TREE001\npass:\n  - name: a\n    count: 1\n"),  # count on a pass case
         ("TREE001", "rule: TREE001\nfail:\n  - name: a\n    base: {rounds: v1.3}\n"),  # unknown base key
         ("TREE001", "rule: TREE001\nfail:\n  - name: a\n    ops: [{mkdir: x, remove: y}]\n"),
+        ("PKG001", "rule: PKG001\nfail:\n  - name: a\n"),  # a PKG rule needs stage: package
+        ("TREE001", "rule: TREE001\nstage: package\nfail:\n  - name: a\n"),  # ...and only PKG rules have it
+        ("PKG001", "rule: PKG001\nstage: packing\nfail:\n  - name: a\n"),  # unknown stage
+        ("PKG001", "rule: PKG001\nstage: package\nfail:\n  - name: a\n    ops: [{fake_secret: {path: k, kind: pin}}]\n"),
     ]:
         with pytest.raises(FixtureError):
             load(name, text)
+
+
+def test_package_stage_files_load_with_their_stage(tmp_path):
+    path = tmp_path / "PKG001.yaml"
+    path.write_text("rule: PKG001\nstage: package\nfail:\n  - name: a\npass:\n  - name: b\n")
+    _rule, cases = load_fixture_file(path)
+    assert {c.stage for c in cases} == {"package"}
+
+
+def test_fake_secrets_are_made_at_run_time(tree):
+    from helpers.fixture_trees import fake_secret
+    from submission_tools.package.safety import find_secret
+
+    TreeEditor(tree.root, tree.spec).apply([{"fake_secret": {"path": "{org}/code/key", "kind": "private_key"}}])
+    text = (tree.root / tree.spec.division / tree.spec.submitter / "code" / "key").read_text()
+    assert text == fake_secret("private_key") and find_secret(text.encode()) == "a private key (PEM block)"
+    assert find_secret(fake_secret("github_token").encode()) == "a GitHub access token"
+    assert find_secret(fake_secret("aws_key").encode()) == "an AWS access key id"
 
 
 def test_base_and_sizes():

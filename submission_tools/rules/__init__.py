@@ -5,7 +5,7 @@ from submission_tools.rules.base import FAMILIES, REGISTRY, Rule, RuleRegistryEr
 # Importing a family module registers its rules.
 from submission_tools.rules import (  # noqa: E402,F401
     tree_layout, tree_hygiene, system_description, runner, performance, accuracy, energy, sww, open_division,
-    model,
+    model, packaging,
 )
 
 __all__ = ["FAMILIES", "REGISTRY", "Rule", "RuleRegistryError", "register"]

@@ -23,6 +23,10 @@ FAMILIES = {
     "PKG": "Packaging of a submission",
 }
 _ID = re.compile(r"^(?P<family>[A-Z]+)(?P<number>\d{3})$")
+# When a rule applies: `submit check` on a tree, or `submit package` on its inputs (PKG family).
+CHECK = "check"
+PACKAGE = "package"
+STAGES = (CHECK, PACKAGE)
 
 
 class RuleRegistryError(Exception):
@@ -34,7 +38,9 @@ class Rule:
 
     `spec` cites the rule text enforced (MLPerf Tiny rules section, or the round's
     directory_structure); `rationale` says why it matters; `fix` says how to fix it and is
-    the default hint of every finding.
+    the default hint of every finding. `stage` says which command applies the rule: "check"
+    rules inspect a tree (`check` yields findings); "package" rules (the PKG family) are the
+    refusals of `submit package`, raised while it reads its inputs, and find nothing in a tree.
     """
 
     id: ClassVar[str]
@@ -44,6 +50,7 @@ class Rule:
     spec: ClassVar[str]
     rationale: ClassVar[str]
     fix: ClassVar[str]
+    stage: ClassVar[str] = CHECK
 
     @property
     def family(self) -> str:
@@ -81,6 +88,9 @@ class Registry:
         family = family_of(cls.id)
         if family not in FAMILIES:
             raise RuleRegistryError(f"rule {cls.id}: unknown family {family}")
+        if cls.stage not in STAGES or (cls.stage == PACKAGE) != (family == "PKG"):
+            raise RuleRegistryError(f"rule {cls.id}: stage {cls.stage!r}; PKG rules (and only they) "
+                                    f"apply at the {PACKAGE!r} stage")
         if cls.id in self._rules:
             raise RuleRegistryError(
                 f"duplicate rule ID {cls.id}: {cls.__name__} and {type(self._rules[cls.id]).__name__}")

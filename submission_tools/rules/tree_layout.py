@@ -19,8 +19,9 @@ _PREFIXED = re.compile(r"^(performance|accuracy|energy)_(.+)$")
 _CHECKLIST = re.compile(r"check\s*list", re.I)
 _HOOKUP = re.compile(r"hook\s*-?\s*up|energy", re.I)
 _HOOKUP_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".svg", ".txt", ".md")
-# Files a submitter folder may hold besides systems/, code/ and results/.
-_SUBMITTER_FILES = re.compile(r"^(README|LICEN[CS]E|NOTICE|CHANGELOG)(\.[A-Za-z]+)?$", re.I)
+# Files a submitter folder may hold besides systems/, code/ and results/ (MANIFEST.sha256 is the
+# checksum list `submit package` writes there, in `sha256sum -c` format).
+_SUBMITTER_FILES = re.compile(r"^(README|LICEN[CS]E|NOTICE|CHANGELOG)(\.[A-Za-z]+)?$|^MANIFEST\.sha256$", re.I)
 _README = re.compile(r"^README(\.[A-Za-z0-9]+)?$", re.I)
 
 

@@ -19,6 +19,12 @@ A fixture file (tests/rules/fixtures/<RULE_ID>.yaml) looks like::
       - name: ...
         ops: [...]
 
+PKG rules are refusals of `submit package`, found in its inputs rather than in a tree; their
+files say `stage: package` and run in tests/package/test_package_rule_fixtures.py. There the
+base is turned into package inputs (helpers/package_inputs.py: sessions, code folders, documents
+and a submission manifest), the ops edit those inputs, and `submit package` runs on them: a fail
+case is refused with findings of exactly its rule, a pass case is written and passes the gate.
+
 Every operation is a one-key mapping:
 
     write: {path, text}          write_bytes: {path, hex}       remove: path (file, link or folder)
@@ -28,6 +34,7 @@ Every operation is a one-key mapping:
     json_set: {path, key, value} json_del: {path, key}
     json_pointer_set: {path, pointer, value}                json_pointer_del: {path, pointer}
     labels_remove: {set, file}                              labels_copy: {from, to}
+    fake_secret: {path, kind}    (kind: private_key, github_token or aws_key)
 
 `write`, `write_bytes`, `rename`, `copy`, `symlink`, `sparse` and `fifo` create parent folders;
 `mkdirs` makes `count` empty folders inside `path`; `replace` needs `old` exactly once;
@@ -37,14 +44,17 @@ Every operation is a one-key mapping:
 `json_pointer_del` do the same at an RFC 6901 pointer into any JSON document (a results.json list:
 "/0/infer/end_time"); `json_pointer_set` replaces an existing member or list item, adds a new key
 to an object, or appends to a list with "-", and never creates missing parents.
-`labels_remove` and `labels_copy` edit the stand-in reference checkout (the --reference of every
+`fake_secret` writes a made-up credential of that kind, assembled at run time, so that no file
+of this repository looks like a key. `labels_remove` and `labels_copy` edit the stand-in reference checkout (the --reference of every
 case), not the tree: `set` is a label-set key of reference_digests.yaml (kws01, ad01, ad01_alt,
 ...), whose y_labels.csv loses the row of `file`, or is copied to the place of another set.
 An op that finds nothing to act on (removing a missing file or row) raises FixtureError, so stale
 fixtures fail loudly.
 
 Paths are relative to the tree root and may use the placeholders {org}
-(<division>/<submitter>), {sys} ({org}/results/<system>) and {systems} ({org}/systems). A path that is absolute, climbs out with '..', goes through a symbolic link
+(<division>/<submitter>), {sys} ({org}/results/<system>) and {systems} ({org}/systems); in
+package-stage files they are relative to the inputs' root, with {sessions}
+(sessions/<system>), {code} (code) and {docs} (docs). A path that is absolute, climbs out with '..', goes through a symbolic link
 or would write through one is refused with ValueError: a fixture never touches anything
 outside its tree, except the label files of its own stand-in reference (labels_* ops).
 """
@@ -73,7 +83,8 @@ BASE_KEYS = {"round", "runner", "benchmarks", "energy", "division", "submitter",
              "accuracy_inputs"}
 CASE_KEYS = {"name", "base", "version", "max_file_mb", "ops", "count", "lines", "message_contains",
              "hint_contains", "also"}
-FILE_KEYS = {"rule", "fail", "pass"}
+FILE_KEYS = {"rule", "stage", "fail", "pass"}
+STAGES = ("check", "package")
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
 _UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
@@ -101,6 +112,7 @@ class FixtureCase:
     # Rules that the cause of a failing case necessarily triggers too (each must be justified in
     # the fixture); the case still fails unless its own rule fires and nothing else does.
     also: list[str] = field(default_factory=list)
+    stage: str = "check"  # "package": a refusal of `submit package`, run on package inputs
 
     @property
     def id(self) -> str:
@@ -158,6 +170,11 @@ def load_fixture_file(path: Path) -> tuple[str, list[FixtureCase]]:
     rule = data.get("rule")
     if not isinstance(rule, str) or rule != path.stem:
         raise FixtureError(f"{path.name}: 'rule' must be the file's own name ({path.stem}), got {rule!r}")
+    stage = data.get("stage", "check")
+    if stage not in STAGES:
+        raise FixtureError(f"{path.name}: 'stage' must be one of {', '.join(STAGES)}, got {stage!r}")
+    if (stage == "package") != rule.startswith("PKG"):
+        raise FixtureError(f"{path.name}: PKG rules (and only they) have stage: package")
     cases: list[FixtureCase] = []
     for kind in ("fail", "pass"):
         entries = data.get(kind) or []
@@ -166,6 +183,7 @@ def load_fixture_file(path: Path) -> tuple[str, list[FixtureCase]]:
         seen: set[str] = set()
         for raw in entries:
             case = _case(path, rule, kind, raw)
+            case.stage = stage
             if case.name in seen:
                 raise FixtureError(f"{path.name}: two {kind} cases named {case.name!r}")
             seen.add(case.name)
@@ -237,6 +255,7 @@ _OP_ARGS: dict[str, tuple[str, set[str], set[str]]] = {
     "labels_remove": ("map", {"set", "file"}, set()),  # edits the stand-in reference, not the tree
     "labels_copy": ("map", {"from", "to"}, set()),
     "fifo": ("str", set(), set()),
+    "fake_secret": ("map", {"path", "kind"}, set()),
     # Real models from ../shared (the case is skipped without it): the reference .tflite files copied
     # into the stand-in reference checkout, and a simulated submission (helpers.model_variants)
     # written into the tree; `case` is a row of model-equivalence.md 1.5 (A0 = the int8 file itself).
@@ -271,6 +290,8 @@ def _validate_op(op: Any, where: str) -> None:
     if name.startswith("json_pointer_") and not (isinstance(args["pointer"], str)
                                                  and args["pointer"].startswith("/")):
         raise FixtureError(f"{where}: {name} pointer must be an RFC 6901 pointer such as \"/0/infer\"")
+    if name == "fake_secret" and args["kind"] not in FAKE_SECRETS:
+        raise FixtureError(f"{where}: fake_secret kind must be one of {sorted(FAKE_SECRETS)}")
     if name.startswith("labels_"):
         for key in ("set", "from", "to"):
             if key in args and (not isinstance(args[key], str) or args[key] not in _label_set_paths()):
@@ -578,10 +599,37 @@ class TreeEditor:
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes(simulate(args["benchmark"], args["case"]))
 
+    def op_fake_secret(self, args):
+        path = self.resolve(args["path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fake_secret(args["kind"]), encoding="utf-8")
+
     def op_fifo(self, rel):
         path = self.resolve(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         os.mkfifo(path)
+
+
+def fake_secret(kind: str) -> str:
+    """A made-up credential; the markers are joined here so that no source file looks like a key."""
+    import base64
+    import random
+    rng = random.Random(kind)
+    if kind == "private_key":
+        body = base64.b64encode(bytes(rng.randrange(256) for _ in range(180))).decode()
+        label = "OPENSSH " + "PRIVATE" + " KEY"
+        return "-----" + "BEGIN " + label + "-----\n" + "\n".join(
+            body[i:i + 64] for i in range(0, len(body), 64)) + "\n-----" + "END " + label + "-----\n"
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    if kind == "github_token":
+        return "token = '" + "gh" + "p_" + "".join(rng.choice(alphabet) for _ in range(36)) + "'\n"
+    if kind == "aws_key":
+        return "aws_access_key_id = " + "AK" + "IA" + "".join(rng.choice(alphabet[:26] + "0123456789")
+                                                             for _ in range(16)) + "\n"
+    raise FixtureError(f"unknown fake secret kind {kind!r}")
+
+
+FAKE_SECRETS = ("private_key", "github_token", "aws_key")
 
 
 def build_fixture_tree(tmp_path: Path, spec: ExampleSpec, ops: list) -> BuiltTree:

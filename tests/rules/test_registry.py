@@ -41,3 +41,14 @@ def test_registered_rules_are_consistent():
         assert rule.family in FAMILIES
         assert rule.name.split(".")[0] == rule.family.lower()
         assert isinstance(rule.severity, Severity)
+
+
+def test_pkg_rules_and_only_they_apply_when_packaging():
+    registry = Registry()
+    with pytest.raises(RuleRegistryError, match="PKG rules"):
+        registry.register(_rule("PKG900", "pkg.check-stage"))
+    with pytest.raises(RuleRegistryError, match="PKG rules"):
+        registry.register(_rule("TREE900", "tree.package-stage", stage="package"))
+    registry.register(_rule("PKG901", "pkg.package-stage", stage="package"))
+    assert {rule.stage for rule in REGISTRY if rule.family == "PKG"} == {"package"}
+    assert {rule.stage for rule in REGISTRY if rule.family != "PKG"} == {"check"}

@@ -4,6 +4,8 @@ fail cases: the check reports findings of exactly the fixture's rule and of no o
 strict exit code says so (1; 0 for an info-only rule, since info never fails a check), and
 every finding names a place in the tree.
 pass cases: the check reports nothing at all.
+Package-stage fixtures (the PKG refusals of `submit package`) run in
+tests/package/test_package_rule_fixtures.py; the coverage test here counts every stage.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def _load_all():
     return by_rule, cases
 
 
-FIXTURES, CASES = _load_all()
+FIXTURES, ALL_CASES = _load_all()
+CASES = [c for c in ALL_CASES if c.stage == "check"]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -98,10 +101,12 @@ def test_every_registered_rule_has_fail_and_pass_fixtures():
     assert not missing, f"rules without a fixture file: {missing}"
     assert not unknown, f"fixture files for rules that are not registered: {unknown}"
     assert not incomplete, f"fixture files without both a fail and a pass case: {incomplete}"
+    staged = {rule: {c.stage for c in cases} for rule, cases in FIXTURES.items()}
+    assert all(stages == {REGISTRY.get(rule).stage} for rule, stages in staged.items()), staged
 
 
 def test_case_ids_are_unique():
-    ids = [c.id for c in CASES]
+    ids = [c.id for c in ALL_CASES]
     assert len(ids) == len(set(ids))
 
 
