@@ -229,6 +229,9 @@ class CheckResult:
     elapsed_s: float
     descriptions: dict[str, dict] = field(default_factory=dict)  # system JSON path -> its fields
     agreement: list[dict] = field(default_factory=list)  # claimed vs recomputed, per metric
+    # mode folder path -> its parsed and recomputed run, for reporters that draw the raw data
+    # (with --jobs > 1 an EEMBC run's trace was dropped in the worker; its file is in run.files)
+    scored: dict[str, ScoredRun] = field(default_factory=dict)
 
     def system_fields(self, submitter, system_id: str) -> dict:
         """The readable fields of a system's description ({} when it has none or it is broken)."""
@@ -343,4 +346,5 @@ def run_check(root: Path, options: CheckOptions | None = None) -> CheckResult:
     scored = [s for s in ctx._scored_cache.values() if s is not None]
     return CheckResult(root=root, round=choice, findings=findings, results=results, tree=tree,
                        reference=reference, elapsed_s=time.perf_counter() - started,
-                       descriptions=descriptions, agreement=agreement_rows(agreement_table(scored)))
+                       descriptions=descriptions, agreement=agreement_rows(agreement_table(scored)),
+                       scored={path: s for path, s in ctx._scored_cache.items() if s is not None})

@@ -19,9 +19,12 @@ from typing import Optional
 import typer
 
 from submission_tools import __version__
+from submission_tools.cli_options import (labels_option, max_file_option, reference_option, round_option,
+                                          tree_argument)
 from submission_tools.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, SubmitError, UsageError
 from submission_tools.models.cli_model import model_app
 from submission_tools.reference import ENV_VAR
+from submission_tools.report_cli import report
 
 app = typer.Typer(
     name="submit",
@@ -78,22 +81,14 @@ def _write(text: str, output: Optional[Path]) -> None:
 
 @app.command()
 def check(
-    path: Path = typer.Argument(..., help="A results tree: the folder holding closed/ and open/, "
-                                          "one division folder, or one submitter folder."),
+    path: Path = tree_argument(),
     format: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f", help="Report format."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to FILE."),
     strict: bool = typer.Option(False, "--strict", help="Fail (exit 1) on warnings too."),
-    round_version: Optional[str] = typer.Option(
-        None, "--version", "--round", metavar="VERSION",
-        help="Rule set of this round (v1.0 to v1.4); detected from the tree when omitted."),
-    reference: Optional[Path] = typer.Option(
-        None, "--reference", envvar=ENV_VAR, help=f"Checkout of mlcommons/tiny (or ${ENV_VAR})."),
-    labels: Optional[list[Path]] = typer.Option(
-        None, "--labels", metavar="DIR",
-        help="Extra label folders (<model>/y_labels.csv), e.g. an eembc/energyrunner datasets folder "
-             "for the older ic01 set. Repeatable."),
-    max_file_mb: float = typer.Option(100.0, "--max-file-mb", min=0.001,
-                                      help="Largest file allowed in the tree, in MiB."),
+    round_version: Optional[str] = round_option(),
+    reference: Optional[Path] = reference_option(),
+    labels: Optional[list[Path]] = labels_option(),
+    max_file_mb: float = max_file_option(),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64,
                              help="Processes that parse and recompute runs in parallel."),
 ) -> None:
@@ -247,6 +242,9 @@ def package(
     sys.stdout.write(render_result(result, str(manifest)))
     sys.stdout.flush()
     raise typer.Exit(result.exit_code())
+
+
+app.command()(report)  # defined in report_cli.py with its own options
 
 
 def _crash_log(exc: BaseException) -> Path:

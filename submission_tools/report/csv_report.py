@@ -42,10 +42,11 @@ def _cell(value) -> str:
     return str(value)
 
 
-def render_csv(result: CheckResult, strict: bool = False) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=OFFICIAL_COLUMNS + OUR_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+def summary_records(result: CheckResult) -> list[dict]:
+    """One record per system and benchmark, keyed by OFFICIAL_COLUMNS + OUR_COLUMNS, values as
+    Python values (None, numbers, strings, lists); `render_csv` turns them into cells. The
+    extra record key "_entries" holds the ResultEntry objects of the row (not a column)."""
+    records = []
     by_unit: dict[tuple, list] = defaultdict(list)
     for entry in result.results:
         by_unit[(entry.division, entry.submitter, entry.system, entry.benchmark)].append(entry)
@@ -61,23 +62,34 @@ def render_csv(result: CheckResult, strict: bool = False) -> str:
         has_energy = any(e.mode == "energy" for e in entries)
         accuracy_key = "auc" if spec and spec.metric == "auc" else "top1_pct"
         row = {
-            "Organization": submitter, "Availability": _cell(fields.get("Status")), "Division": division,
+            "Organization": submitter, "Availability": fields.get("Status"), "Division": division,
             "SystemDesc": system, "Model": benchmark, "MlperfModel": spec.model_id if spec else "",
-            "Result": _cell(claimed.get("throughput_ips")), "ResultUnit": "inf./sec.",
-            "Accuracy": _cell(claimed.get(accuracy_key)), "HasPower": str(has_energy),
-            "Power": _cell(claimed.get("energy_uj_per_inf")), "PowerUnit": "uJ/inf." if has_energy else "",
+            "Result": claimed.get("throughput_ips"), "ResultUnit": "inf./sec.",
+            "Accuracy": claimed.get(accuracy_key), "HasPower": str(has_energy),
+            "Power": claimed.get("energy_uj_per_inf"), "PowerUnit": "uJ/inf." if has_energy else "",
             "Round": result.round.ruleset.version,
             "Runner": "/".join(sorted({e.runner for e in entries if e.runner})),
             "Modes": "/".join(sorted(e.mode for e in entries)),
             "Valid": str(all(e.valid for e in entries)), "Errors": errors, "Warnings": warnings,
-            "RecomputedResult": _cell(recomputed.get("throughput_ips")),
-            "RecomputedAccuracy": _cell(recomputed.get(accuracy_key)),
-            "RecomputedPower": _cell(recomputed.get("energy_uj_per_inf")),
+            "RecomputedResult": recomputed.get("throughput_ips"),
+            "RecomputedAccuracy": recomputed.get(accuracy_key),
+            "RecomputedPower": recomputed.get("energy_uj_per_inf"),
             "Path": unit_path,
         }
         for column, field in _SYSTEM_FIELDS.items():
-            row[column] = _cell(fields.get(field))
-        writer.writerow(row)
+            row[column] = fields.get(field)
+        row["_entries"] = entries
+        records.append(row)
+    return records
+
+
+def render_csv(result: CheckResult, strict: bool = False) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=OFFICIAL_COLUMNS + OUR_COLUMNS, lineterminator="\n",
+                            extrasaction="ignore")
+    writer.writeheader()
+    for record in summary_records(result):
+        writer.writerow({column: _cell(record.get(column)) for column in OFFICIAL_COLUMNS + OUR_COLUMNS})
     return buffer.getvalue()
 
 
