@@ -16,8 +16,6 @@ from harness.mlc_format import energy_results
 from harness.modes.common import RunContext, measure, record
 from harness.modes.performance import CALIBRATION_S, MIN_ITERATIONS, WINDOW_ATTEMPTS, iterations_for
 from harness.plots import energy_plot
-from submission_tools.runmodel import EnergyTrial
-from submission_tools.scoring import energy
 
 COLLECT_TIMEOUT_S = 10.0
 
@@ -25,12 +23,12 @@ COLLECT_TIMEOUT_S = 10.0
 def _trial(ctx: RunContext, item, segment, iterations: int, warmups: int, number: int):
     reply, stats = measure(ctx, item, segment, iterations, warmups, expect_laps=False)
     capture = ctx.monitor.collect(expect_events=2, timeout_s=COLLECT_TIMEOUT_S)
-    trial = EnergyTrial(list(capture.samples), [(str(c), int(i)) for c, i in capture.events], iterations)
-    problems = energy.check_mlc_events(trial)
+    trial = capture.to_trial(iterations)
+    problems = capture.check()
     if problems:
         raise HarnessError(f"energy monitor: {'; '.join(problems)}; check the timestamp wire between the DUT "
                            "(or interface board) and the monitor's event input")
-    return reply, stats, trial, energy.mlc_trial(trial, number)
+    return reply, stats, trial, capture.score(iterations, number)
 
 
 def run_energy(ctx: RunContext) -> list[str]:

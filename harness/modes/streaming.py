@@ -12,8 +12,7 @@ import time
 from harness.errors import DutCommandError, HarnessError
 from harness.mlc_format import energy_results, sww_results
 from harness.modes.common import RunContext, record
-from submission_tools.runmodel import EnergyTrial
-from submission_tools.scoring import energy, sww
+from submission_tools.scoring import sww
 
 SETTLE_AFTER_PLAY_S = 0.25
 
@@ -77,8 +76,8 @@ def run_streaming(ctx: RunContext) -> list[str]:
     lines: list[str] = []
     if ctx.monitor is not None:
         capture = ctx.monitor.collect(expect_events=2, timeout_s=10.0)
-        trial = EnergyTrial(list(capture.samples), [(str(c), int(i)) for c, i in capture.events], 1)
-        window = energy.mlc_trial(trial, 0)
+        trial = capture.to_trial(1)
+        window = capture.score(1, 0)
         entry["power"] = {"samples": trial.samples_j, "timestamps": [[c, i] for c, i in trial.events],
                           "extracted_power": None, "voltage": ctx.voltage}
         lines += energy_results([window], min_window_s=10.0, expected_trials=1)

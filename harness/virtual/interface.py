@@ -29,7 +29,7 @@ import wave
 from pathlib import Path
 
 from harness.virtual.clock import SimClock, uart_time_us
-from harness.virtual.engine import DeviceEngine, Emit
+from harness.virtual.engine import DeviceEngine, Emit, NoSignals
 
 STM_NAME = "tinyML Enhanced Interface Board"
 STM_DEFAULT_BAUD = 9600
@@ -56,8 +56,9 @@ ARDUINO_HELP = (
 )
 
 
-class _PassthroughBoard:
-    """What both boards share: `%`-framed host commands and the DUT link with its queue."""
+class _PassthroughBoard(NoSignals):
+    """What both boards share: `%`-framed host commands and the DUT link with its queue. As DutSignals
+    listeners they ignore every pin (NoSignals); each board overrides the pins it is wired to."""
 
     board_name = "interface board"
 
@@ -111,20 +112,6 @@ class _PassthroughBoard:
 
     def poll(self) -> None:
         self.dut.poll()
-
-    # ------------------------------------------------------------------ DutSignals (pins)
-
-    def activity(self, t_us: int, state: str) -> None:
-        pass
-
-    def timestamp_edge(self, t_us: int) -> None:
-        pass
-
-    def wakeword(self, t_us: int) -> None:
-        pass
-
-    def processing(self, t_us: int, high: bool) -> None:
-        pass
 
     # ------------------------------------------------------------------ host side
 
