@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
 
 from harness.errors import DeviceReset, DeviceTimeout, GarbledReply
 from harness.transport import SerialLink
@@ -30,9 +30,10 @@ class DutChannel(Protocol):
 
 
 def read_until_ready(link: SerialLink, command: str, timeout_s: float, device: str, *, prefix: str = "",
-                     hint: str = SILENT_DUT_HINT) -> list[str]:
-    """Lines up to the first that is `m-ready` (after stripping `prefix`); a boot banner among them
-    means the DUT reset under us (its own `m-ready` is read too, so the link is in step again)."""
+                     hint: str = SILENT_DUT_HINT, stop: Callable[[str], bool] | None = None) -> list[str]:
+    """Lines up to the first that is `m-ready` (after stripping `prefix`), or that `stop` accepts;
+    a boot banner among them means the DUT reset under us (its own `m-ready` is read too, so the
+    link is in step again)."""
     lines: list[str] = []
     for _ in range(MAX_LINES):
         line = link.read_line(timeout_s)
@@ -48,7 +49,7 @@ def read_until_ready(link: SerialLink, command: str, timeout_s: float, device: s
         if line.startswith(BOOT_MARKERS):
             _finish_boot(link, command, timeout_s, device, lines, prefix)
             raise DeviceReset(command, lines)
-        if line == READY:
+        if line == READY or (stop is not None and stop(line)):
             return lines
         if READY in line:
             # a half-duplex collision or a lost line end glues the ready onto other text (protocol.md

@@ -101,6 +101,7 @@ class DeviceSpec:
     voltage: float | None = None
     command_buffer: int = COMMAND_BUFFER
     chunk_bytes: int | None = None
+    transfer: str = "auto"  # input downloads: auto | binary | hex (docs/binary_download.md)
     echo: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -154,6 +155,10 @@ class VirtualSpec:
     pace: bool = True
     power_mw: dict[str, float] = field(default_factory=lambda: {**POWER_MW, "stream": POWER_MW["infer"]})
     dataset_count: int = 50
+    # "submit": this repository's firmware (caps, binary download); "reference": the MLCommons one
+    firmware: str = "submit"
+    command_buffer: int | None = None  # None: 1028 for "submit" and for sww01, 80 for "reference"
+    binary_chunk: int = 512  # the "submit" firmware's binary chunk; 0 switches binary download off
 
 
 @dataclass
@@ -725,6 +730,7 @@ def _dut(doc: YamlDoc, data: dict, problems: list[str]) -> DeviceSpec:
         usb=parse_usb(doc, parts + ["usb"], data["usb"], problems) if "usb" in data else [],
         command_buffer=int(data.get("command_buffer", COMMAND_BUFFER)),
         chunk_bytes=None if data.get("chunk_bytes") is None else int(data["chunk_bytes"]),
+        transfer=data.get("transfer", "auto"),
         echo=bool(data.get("echo", False)),
         extra={"check_name": data["check_name"]} if "check_name" in data else {},
     )
@@ -804,6 +810,9 @@ def _virtual(base: Path, data: dict) -> VirtualSpec:
     power.setdefault("stream", power["infer"])
     spec.power_mw = power
     spec.dataset_count = int(data.get("dataset_count", spec.dataset_count))
+    spec.firmware = data.get("firmware", spec.firmware)
+    spec.command_buffer = None if data.get("command_buffer") is None else int(data["command_buffer"])
+    spec.binary_chunk = int(data.get("binary_chunk", spec.binary_chunk))
     return spec
 
 

@@ -1,8 +1,17 @@
 """The DUT protocol client (protocol.md 1 and 8): identify, download an input, infer, read results.
 
-Downloads use `db load N` then `db <hex>` chunks as large as the DUT's command buffer takes
-("db " + 2 hex characters per byte must fit; 38 bytes for the reference 80-character buffer),
-never more unless the configuration says so. What is retried, and why:
+Downloads go one of two ways (the session manifest records which, and the chunk size):
+
+- binary (docs/binary_download.md), with a DUT whose `caps` answer offers it on a direct link:
+  `db bin N CRC`, then raw chunks of the DUT's receive-buffer size, each acknowledged; the DUT
+  confirms the CRC-32 of the whole input before anything may run on it. A mismatch, a missing or
+  unexpected acknowledgement, or a reset sends the whole input again; when the DUT may still be
+  waiting for bytes it is first given filler spaces and a `%` to bring it back to commands;
+- hex, everywhere else: `db load N` then `db <hex>` chunks as large as the DUT's command buffer
+  takes ("db " + 2 hex characters per byte must fit; 38 bytes for the reference 80-character
+  buffer), never more unless the configuration says so.
+
+What is retried in hex, and why:
 
 - a chunk is sent again only when the DUT's answer proves it stored nothing of it (an odd number of
   hex digits, a mangled command word): re-sending a chunk that might have been stored would append
@@ -19,9 +28,10 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 
-from harness.channel import READY, DutChannel
+from harness.channel import READY, DutChannel, read_until_ready
 from harness.errors import DeviceReset, DeviceTimeout, DutCommandError, GarbledReply, HarnessError
 
 _NAME = re.compile(r"^m-name-dut-\[([^]]+)]$")
@@ -29,6 +39,11 @@ _PROFILE = re.compile(r"^m-(model|profile)-\[([^]]+)]$")
 _LAP = re.compile(r"^m-lap-us-(\d+)$")
 _RESULTS = re.compile(r"^m-results-\[([^]]+)\]$")
 _BUFFER = re.compile(r"^m-buffer-((?:[0-9a-f]{2}-)*[0-9a-f]{2})$")
+_CAPS = re.compile(r"^m-caps-\[([^]]*)\]$")
+# The answers to the `%` that ends a binary resync (the parser holds only filler spaces, or nothing):
+# the virtual DUT and the reference cut long commands (empty), our C engine refuses them (longer).
+_RESYNC_MARKERS = ("e-[Empty command]", "e-[Command longer than ")
+TRANSFERS = ("auto", "binary", "hex")
 COUNTER_WRAP = 2**32  # `%lu` of a 32-bit MCU microsecond counter
 CHUNK_SAFE_ERRORS = ("e-[Insufficent number of hex digits]", "e-[Unknown command:", "e-[Command 'db' requires")
 
@@ -38,6 +53,35 @@ class DutIdentity:
     name: str
     profile: str
     model: str
+
+
+@dataclass(frozen=True)
+class DutCapabilities:
+    """A `caps` answer: command buffer (characters), largest input (bytes), binary chunk (bytes, 0:
+    no binary download). A key the DUT does not send is None (0 for the chunk)."""
+
+    command_buffer: int | None
+    max_input: int | None
+    binary_chunk: int
+    line: str
+
+    def as_dict(self) -> dict:
+        return {"command_buffer": self.command_buffer, "max_input": self.max_input,
+                "binary_chunk": self.binary_chunk, "line": self.line}
+
+
+def parse_capabilities(line: str) -> DutCapabilities | None:
+    """An `m-caps-[key=value,...]` line; unknown keys are ignored, a malformed one gives None."""
+    match = _CAPS.match(line)
+    if not match:
+        return None
+    values: dict[str, int] = {}
+    for item in filter(None, match.group(1).split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not value.isdigit():
+            return None
+        values[key] = int(value)
+    return DutCapabilities(values.get("cmd"), values.get("db"), values.get("bin", 0), line)
 
 
 @dataclass
@@ -93,8 +137,10 @@ def results_shape(line: str) -> tuple[int, frozenset[int]]:
 class DutClient:
     def __init__(self, channel: DutChannel, *, command_buffer: int = 80, chunk_bytes: int | None = None,
                  command_timeout_s: float = 5.0, infer_timeout_s: float = 60.0, chunk_retries: int = 2,
-                 input_retries: int = 3, verify_download: bool = False) -> None:
+                 input_retries: int = 3, verify_download: bool = False, binary_chunk: int = 0) -> None:
         self.channel = channel
+        # > 0: inputs go as `db bin` in chunks of this many bytes (use_binary() sets it)
+        self.binary_chunk = binary_chunk
         self.chunk_bytes = chunk_bytes or chunk_bytes_for(command_buffer)
         if len("db ") + 2 * self.chunk_bytes > command_buffer and chunk_bytes is None:
             raise HarnessError(f"a command buffer of {command_buffer} characters cannot hold a db chunk")
@@ -145,6 +191,19 @@ class DutClient:
     def timestamp(self) -> list[str]:
         return self.command("timestamp")
 
+    def capabilities(self, attempts: int = 3) -> DutCapabilities | None:
+        """The DUT's `caps` answer; None from a reference DUT, which does not know the command."""
+        def answered(lines: list[str]) -> bool:
+            return "e-[Unknown command: caps]" in lines or any(parse_capabilities(x) for x in lines)
+
+        lines = self._retry(lambda: self.channel.exchange("caps", self.command_timeout_s), attempts, "caps",
+                            answered)
+        return next((c for line in lines if (c := parse_capabilities(line))), None)
+
+    @property
+    def transfer(self) -> str:
+        return "binary" if self.binary_chunk else "hex"
+
     # -- downloads ------------------------------------------------------------------------------
     def load(self, data: bytes) -> DownloadStats:
         """Put `data` in the DUT's input buffer; retries as the module docstring says."""
@@ -170,6 +229,9 @@ class DutClient:
                            f"attempts; the last problem: {last}")
 
     def _load_once(self, data: bytes, stats: DownloadStats) -> None:
+        if self.binary_chunk:
+            self._load_binary(data, stats)
+            return
         lines = self.command(f"db load {len(data)}")
         if f"m-[Expecting {len(data)} bytes]" not in lines:
             raise GarbledReply(self.channel.label, f"db load {len(data)}", "no m-[Expecting N bytes]", lines)
@@ -195,6 +257,56 @@ class DutClient:
                 raise GarbledReply(self.channel.label, command[:20] + "...",
                                    "the acknowledgement does not match the chunk", lines)
             return
+
+    def _load_binary(self, data: bytes, stats: DownloadStats) -> None:
+        size, link, label = len(data), self.channel.link, self.channel.label
+        header = f"db bin {size} {zlib.crc32(data):08x}"
+        expecting = f"m-[Expecting {size} bytes]"
+        self.channel.link.drain()
+        self.channel.link.discard_partial()
+        link.write(header + "%")
+        lines = read_until_ready(link, header, self.command_timeout_s, label, stop=lambda x: x == expecting)
+        if lines[-1] != expecting:  # refused: the DUT answered m-ready and stays in command mode
+            errors = [x for x in lines if x.startswith("e-[")]
+            if errors:
+                raise DutCommandError(header, errors[0], lines)
+            raise GarbledReply(label, header, f"no {expecting}", lines)
+        acked = 0
+        for offset in range(0, size, self.binary_chunk):
+            piece = data[offset:offset + self.binary_chunk]
+            end = offset + len(piece)
+            link.write_bytes(piece, echo_text=f"[binary: bytes {offset}..{end - 1} of {size}]")
+            stats.chunks += 1
+            try:
+                reply = read_until_ready(link, header, self.command_timeout_s, label,
+                                         stop=lambda x: x.startswith("m-ack-"))
+            except DeviceTimeout:
+                self._resync_binary(size - acked, header)
+                raise
+            expected = [f"m-ack-{end}"] if end < size else ["m-load-done", READY]
+            if reply == expected:
+                acked = end
+                continue
+            if reply[-1] != READY:  # the DUT may still be reading data: bring it back to commands
+                self._resync_binary(size - acked, header)
+            errors = [x for x in reply if x.startswith("e-[")]
+            if errors:
+                raise DutCommandError(header, errors[0], reply)  # a CRC-32 mismatch, usually
+            raise GarbledReply(label, header, f"expected {' '.join(expected)} after byte {end}", reply)
+
+    def _resync_binary(self, missing: int, header: str) -> None:
+        """Give a DUT that may still be in a `db bin` the bytes it can be missing, as spaces, then a
+        `%`, and read up to that `%`'s answer (docs/binary_download.md, Recovery)."""
+        link, label = self.channel.link, self.channel.label
+        link.write_bytes(b" " * missing + b"%", echo_text=f"[{missing} filler spaces and %: back to commands]")
+        command = f"{header} (resync)"
+        for _ in range(4):  # the answers before the marker: acks, the CRC line and its m-ready
+            lines = read_until_ready(link, command, self.command_timeout_s, label,
+                                     stop=lambda x: x.startswith(_RESYNC_MARKERS))
+            if lines[-1].startswith(_RESYNC_MARKERS):
+                read_until_ready(link, command, self.command_timeout_s, label)
+                return
+        raise GarbledReply(label, command, "the DUT did not come back to commands", lines)
 
     def _verify(self, data: bytes) -> None:
         lines = self.command("db print", self.command_timeout_s)

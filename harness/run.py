@@ -45,9 +45,10 @@ class _Echo:
 
     def __call__(self, direction: str, text: str) -> None:
         if direction == "tx":
-            self.in_download = text.startswith(("db ", "dut db ")) and not text.startswith(("db load", "dut db load"))
+            self.in_download = (text.startswith(("db ", "dut db ", "[binary: "))
+                                and not text.startswith(("db load", "dut db load", "db bin")))
             line = None if self.in_download else text
-        elif not (self.in_download and (text in _CHUNK_ACKS or text.startswith("m-dut-passthrough(db "))):
+        elif not (self.in_download and (text in _CHUNK_ACKS or text.startswith(("m-dut-passthrough(db ", "m-ack-")))):
             line = f"RX:{text}"
         else:
             line = None
@@ -61,6 +62,34 @@ class _Echo:
                 self.early.append(line)
             if self.console is not None:
                 self.console.say(line)
+
+
+def choose_download(client: DutClient, spec, *, direct: bool) -> dict:
+    """Set up `client` for the fastest download the DUT and the path allow, and return the session
+    manifest's record of it (docs/binary_download.md).
+
+    On a direct link the DUT is asked `caps` (a reference DUT answers it as an unknown command):
+    binary when it offers it and the config's `transfer` allows, otherwise hex in the largest chunk
+    its command buffer takes, unless `chunk_bytes` forces a size. Behind an interface board lines are
+    forwarded, not raw bytes, and the board's own buffers bound them: hex, sized from the config."""
+    capabilities = client.capabilities() if direct else None
+    if spec.chunk_bytes:
+        client.chunk_bytes = spec.chunk_bytes
+    elif capabilities is not None and capabilities.command_buffer:
+        client.chunk_bytes = chunk_bytes_for(capabilities.command_buffer)
+    offered = capabilities is not None and capabilities.binary_chunk > 0
+    if spec.transfer == "binary" and direct and not offered:
+        answer = capabilities.line if capabilities else "e-[Unknown command: caps]"
+        raise HarnessError(f"dut.transfer is `binary`, but the DUT does not offer a binary download (its `caps` "
+                           f"answer: {answer}); set `transfer: auto` or `hex`, or flash firmware built on "
+                           "firmware/api with a binary chunk size (bin_chunk > 0)")
+    client.binary_chunk = capabilities.binary_chunk if offered and spec.transfer != "hex" else 0
+    return {"transfer": client.transfer,
+            "chunk_bytes": client.binary_chunk if client.binary_chunk else client.chunk_bytes,
+            "command_buffer": capabilities.command_buffer if capabilities and capabilities.command_buffer
+            else spec.command_buffer,
+            "path": "direct" if direct else "interface",
+            "capabilities": capabilities.as_dict() if capabilities else None}
 
 
 def _open_session(config, mode: str, identity, benchmark: str, *, out: Path, resume: Path | None) -> Session:
@@ -102,6 +131,7 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
                            chunk_retries=config.retries.chunk, input_retries=config.retries.input,
                            verify_download=config.verify_download)
         identity = client.identify()
+        download = choose_download(client, dut_spec, direct=not use_interface)
         config = config.for_model(identity.model)  # the DUT must run the config's model
         benchmark = config.benchmark or identity.model
         dataset_folder = bench.dataset_folder or config.dataset
@@ -113,9 +143,7 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
         holder.append(session)
         session.manifest["dut"] = {"name": identity.name, "profile": identity.profile, "model": identity.model}
         session.manifest["devices"] = bench.describe()
-        session.manifest["download"] = {"transfer": "hex", "chunk_bytes": client.chunk_bytes,
-                                        "command_buffer": dut_spec.command_buffer,
-                                        "path": "interface" if use_interface else "direct"}
+        session.manifest["download"] = download
         session.save_manifest()
         session.log(f"Device model retrieved: {identity.model}")
         session.log(f"DUT name: {identity.name}; profile: {identity.profile}")

@@ -41,6 +41,9 @@ class SerialLink:
         """Call `listener` with every line written and read (the session log's echo)."""
         self._listeners.append(listener)
 
+    def unlisten(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
     def _tell(self, direction: str, text: str) -> None:
         for listener in self._listeners:
             listener(direction, text)
@@ -51,6 +54,10 @@ class SerialLink:
         except UnicodeEncodeError:
             # the protocol is ASCII; a name from the configuration (a wav file, say) may not be
             raise HarnessError(f"{self.name}: cannot send {text!r}: the serial protocol takes ASCII only") from None
+        self.write_bytes(data, echo_text=text if echo else None)
+
+    def write_bytes(self, data: bytes, *, echo_text: str | None = None) -> None:
+        """Raw bytes (a binary download chunk); listeners see `echo_text`, never the bytes."""
         try:
             self._port.write(data)
             self._port.flush()
@@ -58,8 +65,8 @@ class SerialLink:
             raise HarnessError(f"{self.name}: writing to {self.url} failed ({exc}); the cable may have been "
                                "pulled. Measurements taken so far are saved.") from None
         self.counters.tx_bytes += len(data)
-        if echo:
-            self._tell("tx", text)
+        if echo_text is not None:
+            self._tell("tx", echo_text)
 
     def read_line(self, timeout_s: float) -> str | None:
         """The next line (without its end), or None when none completes within `timeout_s`."""

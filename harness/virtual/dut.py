@@ -8,6 +8,9 @@ where the reference has undefined behaviour: an oversize `db load` is reported w
 message but not accepted, `db` hex data with no room left is refused, and an empty command is
 answered. With model id sww01 it is the streaming-wakeword firmware (protocol.md 1.8).
 
+With firmware="submit" it is this repository's firmware (firmware/api): the reference, plus the
+`caps` query and the `db bin N CRC` binary download of docs/binary_download.md.
+
 Time: the engine advances the clock only for computation (inferences, streamed audio). The
 carrier advances it for UART bytes, and is expected to do so as the bytes are emitted (inside the
 emit callback), so a timestamp read after a line was printed includes that line's transmission,
@@ -21,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import zlib
 
 from harness.virtual.clock import SimClock
 from harness.virtual.engine import DutSignals, Emit, NoSignals
@@ -45,6 +49,8 @@ HELP_LINES = (
     "results      : Return the result fp32 vector",
 )
 _HEX = frozenset("0123456789abcdefABCDEF")
+_CRC32 = re.compile(r"[0-9a-fA-F]{8}")
+FIRMWARES = ("reference", "submit")
 _ATOI = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 
@@ -63,7 +69,10 @@ class VirtualDut:
                  signals: DutSignals | None = None, energy_mode: bool = False,
                  command_buffer: int | None = None, max_input: int | None = None,
                  infer_cost_us: int | None = None, uart_baud: int = 115200,
-                 firmware_version: str = FIRMWARE_VERSION) -> None:
+                 firmware_version: str = FIRMWARE_VERSION, firmware: str = "reference",
+                 binary_chunk: int = 512) -> None:
+        if firmware not in FIRMWARES:
+            raise ValueError(f"firmware must be one of {FIRMWARES}, not {firmware!r}")
         self.model = model
         self.model_id = model.model_id
         self.clock = clock
@@ -77,6 +86,8 @@ class VirtualDut:
         self.infer_cost_us = infer_cost_us if infer_cost_us is not None else INFER_COST_US.get(model.model_id, 10_000)
         self.uart_baud = uart_baud  # what the firmware configures its UART to; carriers read it
         self.firmware_version = firmware_version
+        self.extended = firmware == "submit"  # answers `caps` and `db bin`
+        self.binary_chunk = binary_chunk  # bytes between acknowledgements; 0: no binary download
         self._emit: Emit = lambda data: None
         self._lock = threading.RLock()  # a carrier thread and an interface board may both call in
         self._cmd = bytearray(self.command_buffer + 1)
@@ -103,7 +114,11 @@ class VirtualDut:
 
     def receive(self, data: bytes) -> None:
         with self._lock:
-            for byte in data:
+            data = self._receive_binary(data) if self._bin_left else data
+            for index, byte in enumerate(data):
+                if self._bin_left:  # a `db bin` just started: the rest is data
+                    self.receive(data[index:])
+                    return
                 if byte == 0x25:  # '%'
                     # C string semantics: a NUL inside the buffer ends the command early.
                     command = bytes(self._cmd[:self._cmd_pos]).split(b"\0", 1)[0].decode("latin-1")
@@ -141,6 +156,9 @@ class VirtualDut:
         self._db = bytearray(self.max_input)
         self._db_size = 0
         self._db_pos = 0
+        self._bin_left = 0  # bytes a `db bin` still waits for: while > 0, every byte is data
+        self._bin_crc = 0
+        self._bin_expected_crc = 0
         self._tensor = bytes(self.model.input_size)  # the input tensor starts zeroed
         self._results: list[float] | None = None
         self._streaming = False
@@ -175,6 +193,10 @@ class VirtualDut:
             self._line(f"e-[Unknown command: {tokens[0]}]")
         else:
             handler(tokens[1:])
+        if not self._bin_left:  # an accepted `db bin` answers when its last byte is in
+            self._ready()
+
+    def _ready(self) -> None:
         self._line("m-ready")
         self.signals.activity(self.clock.now_us(), "stream" if self._streaming else "idle")
 
@@ -184,6 +206,8 @@ class VirtualDut:
                     "infer": self._infer, "results": lambda args: self._print_results()}
         if self.sww:
             handlers.update(start=self._start, stop=self._stop)
+        if self.extended:
+            handlers.update(caps=self._caps)
         return handlers
 
     def _empty(self, args: list[str]) -> None:
@@ -213,6 +237,8 @@ class VirtualDut:
             self._db_load(args[1:])
         elif args[0] == "print":
             self._db_print()
+        elif args[0] == "bin" and self.extended:
+            self._db_bin(args[1:])
         else:
             self._db_hex(args[0])
 
@@ -235,6 +261,50 @@ class VirtualDut:
             return
         self._db_size = size
         self._line(f"m-[Expecting {size} bytes]")
+
+    # --- the binary download (docs/binary_download.md) ---------------------------------------
+
+    def _caps(self, args: list[str]) -> None:
+        self._line(f"m-caps-[cmd={self.command_buffer},db={self.max_input},bin={self.binary_chunk}]")
+
+    def _db_bin(self, args: list[str]) -> None:
+        if not self.binary_chunk:
+            self._line("e-[Binary download is disabled]")
+        elif len(args) < 2:
+            self._line("e-[Command 'db bin' requires the # of bytes and the CRC-32]")
+        elif not 1 <= atoi(args[0]) <= self.max_input:
+            self._line(f"e-[Command 'db bin' takes 1 to {self.max_input} bytes]")
+        elif not _CRC32.fullmatch(args[1]):
+            self._line("e-[Command 'db bin' requires the CRC-32 as 8 hex digits]")
+        else:
+            size = atoi(args[0])
+            self._db_size, self._db_pos = size, 0
+            self._bin_left, self._bin_crc, self._bin_expected_crc = size, 0, int(args[1], 16)
+            self._line(f"m-[Expecting {size} bytes]")
+
+    def _receive_binary(self, data: bytes) -> bytes:
+        """Store `data` while a `db bin` waits for bytes, acknowledging each full chunk; returns
+        what follows the input's last byte (commands again)."""
+        while data and self._bin_left:
+            room = min(self._bin_left, self.binary_chunk - self._db_pos % self.binary_chunk)
+            piece, data = data[:room], data[room:]
+            self._db[self._db_pos:self._db_pos + len(piece)] = piece
+            self._db_pos += len(piece)
+            self._bin_left -= len(piece)
+            self._bin_crc = zlib.crc32(piece, self._bin_crc)
+            if self._bin_left and self._db_pos % self.binary_chunk == 0:
+                self._line(f"m-ack-{self._db_pos}")
+            elif not self._bin_left:
+                self._finish_binary()
+        return data
+
+    def _finish_binary(self) -> None:
+        if self._bin_crc == self._bin_expected_crc:
+            self._line("m-load-done")
+        else:
+            self._line(f"e-[CRC-32 mismatch: received {self._bin_crc:08x}, expected {self._bin_expected_crc:08x}]")
+            self._db_size = self._db_pos = 0  # the damaged bytes must never reach the model
+        self._ready()
 
     def _db_print(self) -> None:
         data = self._db[:self._db_size]

@@ -420,3 +420,17 @@ def test_several_problems_are_reported_together(tmp_path):
     message = problem(tmp_path, "benchmark: kws02\ndevices:\n  dut: {port: virtual, echo: yes please}\nextra: 1\n")
     assert message.splitlines()[0].endswith("3 problems in this harness config:")
     assert all(str(tmp_path) in line for line in message.splitlines())
+
+
+def test_an_unknown_transfer_names_the_choices(tmp_path):
+    message = problem(tmp_path, "benchmark: kws01\ndevices:\n  dut: {port: virtual, transfer: fast}\n")
+    assert "line 3" in message and "transfer" in message
+    assert "auto" in message and "binary" in message and "hex" in message
+
+
+def test_transfer_and_virtual_firmware_are_read(tmp_path):
+    path = write(tmp_path, "benchmark: kws01\ndevices:\n  dut: {port: virtual, transfer: hex}\n"
+                           "virtual: {firmware: reference, command_buffer: 80, binary_chunk: 0}\n")
+    config = load_config(path)
+    assert config.dut.transfer == "hex"
+    assert (config.virtual.firmware, config.virtual.command_buffer, config.virtual.binary_chunk) == ("reference", 80, 0)

@@ -61,7 +61,14 @@ def test_manifest_records_identity_inputs_and_file_hashes(measured_tree):
     assert manifest["status"] == "complete"
     assert manifest["dut"] == {"name": "virtual", "profile": "ULPMark for tinyML Firmware V0.0.1", "model": "kws01"}
     assert len(manifest["inputs"]) == INPUTS and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
-    assert manifest["download"]["chunk_bytes"] == 38 and manifest["download"]["transfer"] == "hex"
+    # the virtual DUT runs our firmware: binary on its own port, hex behind the interface board
+    assert manifest["download"].items() >= {
+        "transfer": "binary", "chunk_bytes": 512, "command_buffer": 1028, "path": "direct",
+        "capabilities": {"command_buffer": 1028, "max_input": 490, "binary_chunk": 512,
+                         "line": "m-caps-[cmd=1028,db=490,bin=512]"}}.items()
+    energy = json.loads((sessions["kws", "energy"] / "manifest.json").read_text())
+    assert energy["download"].items() >= {"transfer": "hex", "chunk_bytes": 38, "command_buffer": 80,
+                                          "path": "interface", "capabilities": None}.items()
     from harness.session import sha256_file
 
     for name, digest in manifest["files"].items():
@@ -111,6 +118,6 @@ def test_the_arduino_refuses_a_dut_baud_other_than_9600(tmp_path):
 
     config = virtual_config(tmp_path / "c.yaml", "kws", interface=True, monitor=True)
     config.write_text(config.read_text().replace("stm32h573i-dk", "arduino").replace(
-        "dut: {port: virtual}", "dut: {port: virtual, baud: {energy: 115200}}"))
+        "dut: {port: virtual,", "dut: {port: virtual, baud: {energy: 115200},"))
     with pytest.raises(HarnessError, match="9600 baud only"):
         quiet_run(config, "energy", tmp_path / "s")

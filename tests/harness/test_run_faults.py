@@ -34,19 +34,23 @@ PLANS = {
     "bytes dropped on the way to the DUT": (FaultPlan(seed=1, to_device=ByteFaults(drop_rate=0.0005)), False),
     "bytes dropped on the way to the host": (FaultPlan(seed=3, to_host=ByteFaults(drop_rate=0.002)), False),
     "bytes corrupted on the way to the host": (FaultPlan(seed=4, to_host=ByteFaults(corrupt_rate=0.002)), False),
-    # a hex digit corrupted into another is invisible to the text protocol unless read back
+    # in hex, a digit corrupted into another is invisible to the text protocol unless read back
     "bytes corrupted on the way to the DUT, read back": (
         FaultPlan(seed=2, to_device=ByteFaults(corrupt_rate=0.0005)), True),
     "a reset in the middle of the run": (FaultPlan(reset_at_command=60), False),
     "a DUT silent for a second": (FaultPlan(stall_at_command=60, stall_s=1.0), False),
 }
+# in binary, the CRC-32 the DUT confirms catches corrupted bytes without reading anything back
+BINARY_PLANS = {**PLANS, "bytes corrupted on the way to the DUT, no read back": (
+    FaultPlan(seed=2, to_device=ByteFaults(corrupt_rate=0.0005)), False)}
+CASES = [(name, "hex") for name in PLANS] + [(name, "binary") for name in BINARY_PLANS]
 
 
-@pytest.mark.parametrize("name", PLANS)
-def test_accuracy_run_survives_or_fails_cleanly(name, clean, tmp_path):
-    plan, verify = PLANS[name]
+@pytest.mark.parametrize("name, transfer", CASES)
+def test_accuracy_run_survives_or_fails_cleanly(name, transfer, clean, tmp_path):
+    plan, verify = BINARY_PLANS[name]
     extra = FAST + ("verify_download: true\n" if verify else "")
-    config = virtual_config(tmp_path / "c.yaml", "kws", extra=extra)
+    config = virtual_config(tmp_path / "c.yaml", "kws", extra=extra, transfer=transfer)
     try:
         outcome = quiet_run(config, "accuracy", tmp_path / "out", faults=plan)
     except HarnessError as exc:
@@ -57,6 +61,7 @@ def test_accuracy_run_survives_or_fails_cleanly(name, clean, tmp_path):
         assert str(folder) in str(exc)
     else:
         assert _results(outcome.session_dir) == clean
+        assert json.loads((outcome.session_dir / "manifest.json").read_text())["download"]["transfer"] == transfer
 
 
 def test_a_dut_that_goes_silent_ends_the_run_with_what_was_measured(clean, tmp_path):
@@ -100,3 +105,12 @@ def test_performance_run_after_a_reset_keeps_valid_windows(tmp_path):
         traces |= {t for t in ("input resent after: DUT: it rebooted",
                                "Re-synchronising with the DUT after: DUT: it rebooted") if t in log}
     assert len(traces) == 2
+
+
+def test_bytes_corrupted_in_binary_chunks_are_caught_by_the_crc_and_sent_again(clean, tmp_path):
+    config = virtual_config(tmp_path / "c.yaml", "kws", extra=FAST, transfer="binary")
+    plan = FaultPlan(seed=2, to_device=ByteFaults(corrupt_rate=0.0005))
+    outcome = quiet_run(config, "accuracy", tmp_path / "out", faults=plan)
+    assert _results(outcome.session_dir) == clean
+    log = (outcome.session_dir / "log.txt").read_text()
+    assert log.count("CRC-32 mismatch") >= 1

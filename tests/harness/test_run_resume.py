@@ -28,7 +28,7 @@ def _interrupted(tmp_path, bench: str, stall_at: int):
 
 @pytest.mark.parametrize("bench", ["kws", "ad"])
 def test_resume_completes_the_run_as_if_nothing_happened(bench, tmp_path):
-    config, folder = _interrupted(tmp_path, bench, stall_at=150)
+    config, folder = _interrupted(tmp_path, bench, stall_at=60)
     kept = len(_records(folder))
     assert kept > 0
     resumed = quiet_run(config, "accuracy", tmp_path / "out", resume=folder)
@@ -46,7 +46,7 @@ def test_resume_completes_the_run_as_if_nothing_happened(bench, tmp_path):
 
 
 def test_resume_survives_a_torn_journal_line(tmp_path):
-    config, folder = _interrupted(tmp_path, "kws", stall_at=150)
+    config, folder = _interrupted(tmp_path, "kws", stall_at=60)
     with open(folder / "progress.jsonl", "a") as journal:
         journal.write('{"file": "kws_00')  # the power went mid-write
     quiet_run(config, "accuracy", tmp_path / "out", resume=folder)
@@ -55,14 +55,14 @@ def test_resume_survives_a_torn_journal_line(tmp_path):
 
 
 def test_resume_refuses_another_configuration(tmp_path):
-    config, folder = _interrupted(tmp_path, "kws", stall_at=150)
+    config, folder = _interrupted(tmp_path, "kws", stall_at=60)
     other = virtual_config(tmp_path / "other.yaml", "kws", extra=FAST + "modes: {accuracy: {warmups: 1}}\n")
     with pytest.raises(SessionMismatch, match="another configuration"):
         quiet_run(other, "accuracy", tmp_path / "out", resume=folder)
 
 
 def test_resume_refuses_another_dut(tmp_path):
-    config, folder = _interrupted(tmp_path, "kws", stall_at=150)
+    config, folder = _interrupted(tmp_path, "kws", stall_at=60)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["dut"]["name"] = "the-board-that-was-there-before"
     (folder / "manifest.json").write_text(json.dumps(manifest))
@@ -71,7 +71,7 @@ def test_resume_refuses_another_dut(tmp_path):
 
 
 def test_resume_refuses_another_mode_and_a_complete_session(tmp_path):
-    config, folder = _interrupted(tmp_path, "kws", stall_at=150)
+    config, folder = _interrupted(tmp_path, "kws", stall_at=60)
     with pytest.raises(SessionMismatch, match="cannot be resumed in performance mode"):
         quiet_run(config, "performance", tmp_path / "out", resume=folder)
     quiet_run(config, "accuracy", tmp_path / "out", resume=folder)

@@ -14,9 +14,9 @@ SESSION_FILES = ("log.txt", "results.txt", "results.json")  # what the MLCommons
 
 
 def virtual_config(dest: Path, bench: str, *, interface: bool = False, monitor: bool = False,
-                   count: int = 20, extra: str = "") -> Path:
+                   count: int = 20, extra: str = "", transfer: str = "auto") -> Path:
     """A harness config whose devices are all virtual (unpaced: tests need no real-time UART)."""
-    lines = [f"benchmark: {MODEL[bench]}", "devices:", "  dut: {port: virtual}"]
+    lines = [f"benchmark: {MODEL[bench]}", "devices:", f"  dut: {{port: virtual, transfer: {transfer}}}"]
     if interface:
         lines.append("  interface: {name: stm32h573i-dk, port: virtual}")
     if monitor:
