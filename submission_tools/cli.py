@@ -21,6 +21,7 @@ import typer
 from submission_tools import __version__
 from submission_tools.cli_options import (labels_option, max_file_option, reference_option, round_option,
                                           tree_argument)
+from submission_tools.demo_cli import demo
 from submission_tools.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, SubmitError, UsageError
 from submission_tools.models.cli_model import model_app
 from submission_tools.reference import ENV_VAR
@@ -245,6 +246,7 @@ def package(
 
 
 app.command()(report)  # defined in report_cli.py with its own options
+app.command()(demo)  # demo_cli.py; the work is in demo.py
 
 
 def _crash_log(exc: BaseException) -> Path:

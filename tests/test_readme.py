@@ -15,8 +15,13 @@ def _quick_start_commands() -> list[str]:
 def test_quick_start_has_two_commands():
     commands = _quick_start_commands()
     assert len(commands) == 2 and all("\n" not in c for c in commands)
-    assert "submit check examples/clean-submission" in commands[0]
+    assert "submit demo" in commands[0]
     assert "pytest" in commands[1]
+
+
+def test_the_check_example_is_still_in_the_readme():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "submit check examples/clean-submission" in readme
 
 
 def test_ci_runs_the_readme_test_command():

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from helpers.harness_runs import place_session, quiet_run, virtual_config
+from helpers.live_sessions import live_findings, past_the_window
 from submission_tools.check import CheckOptions, run_check
 from submission_tools.example_tree import ExampleSpec, build_example_tree, write_example_reference
 
@@ -42,8 +43,8 @@ def measured_tree(tmp_path_factory):
 def test_every_session_passes_check_with_no_mismatch(measured_tree):
     tree, reference, _ = measured_tree
     result = run_check(tree, CheckOptions(reference=reference))
-    assert [(f.rule, f.path, f.message) for f in result.findings] == []
-    assert result.exit_code(strict=True) == 0
+    assert [(f.rule, f.path, f.message) for f in live_findings(result.findings)] == []
+    assert result.exit_code(strict=not past_the_window()) == 0
     by_metric = {row["metric"]: row for row in result.agreement}
     assert all(row["different"] == 0 and row["not_recomputable"] == 0 for row in result.agreement)
     # every claim a session makes was recomputed: 4 benchmarks x 5 windows, 4+1 energy medians, ...
