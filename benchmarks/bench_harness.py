@@ -22,11 +22,13 @@ Targets: binary >= 1.8 x the MLCommons chunking; our hex >= 85 % of its hex-char
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,25 +64,29 @@ class Figures:
         return self.payload / self.seconds
 
 
-def open_dut(model_id: str, firmware: str, clock: SimClock):
+@contextlib.contextmanager
+def open_dut(model_id: str, firmware: str, clock: SimClock) -> Iterator[PtyDevice]:
     """The paced carrier for our firmware: the virtual DUT, or the host port's process."""
     if firmware == "virtual":
         dut = VirtualDut(BuiltinModel(model_id), clock, firmware="submit", command_buffer=COMMAND_BUFFER,
                          binary_chunk=BINARY_CHUNK)
-        return PtyDevice(dut, clock=clock, baud=BAUD, pace=True)
+        with PtyDevice(dut, clock=clock, baud=BAUD, pace=True) as device:
+            yield device
+        return
     from harness.virtual.process_engine import ProcessEngine
 
-    binary = build_host_firmware()
-    engine = ProcessEngine([str(binary), "--stdio", "--model", model_id, "--cmd-size", str(COMMAND_BUFFER),
-                            "--bin-chunk", str(BINARY_CHUNK)])
-    return PtyDevice(engine, clock=clock, baud=BAUD, pace=True, advance_clock=False)
+    # --sim-clock: its clock is the simulated one the virtual DUT keeps; the bytes are paced here
+    engine = ProcessEngine([str(build_host_firmware()), "--stdio", "--sim-clock", "--model", model_id,
+                            "--cmd-size", str(COMMAND_BUFFER), "--bin-chunk", str(BINARY_CHUNK)])
+    with engine, PtyDevice(engine, clock=clock, baud=BAUD, pace=True, advance_clock=False) as device:
+        yield device
 
 
 def build_host_firmware() -> Path:
     if not shutil.which("make") or not (shutil.which("cc") or shutil.which("gcc")):
         sys.exit("--firmware host needs make and a C compiler")
     subprocess.run(["make", "-s", "-C", str(HOST_PORT)], check=True)
-    return HOST_PORT / "build" / "host_dut"
+    return HOST_PORT / "build" / "host-firmware"
 
 
 def download(client: DutClient, link: SerialLink, inputs: list[bytes]) -> Figures:

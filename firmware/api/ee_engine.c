@@ -7,6 +7,10 @@
  * store into a buffer is checked against the size the port gave: characters past cmd_size are not
  * stored, `db` bytes past the accepted `db load` size (itself at most db_size) are refused. The
  * code is written for size as much as for clarity: it is the part every board carries.
+ *
+ * `db bin N CRC` (docs/binary_download.md) switches ee_rx to raw mode: the next N bytes, whatever
+ * they are, go straight into the db buffer (N <= db_size, checked before), with a running CRC-32,
+ * and back to commands after the last one. There is no timer: only N bytes end it.
  */
 #include <string.h>
 
@@ -14,7 +18,8 @@
 #include "ee_hooks.h"
 
 #define TERMINATOR '%'
-#define MAX_TOKENS 3 /* no command reads more than a word and two arguments; more are ignored */
+#define MAX_TOKENS 4 /* no command reads more than `db bin N CRC`; more words are ignored */
+#define CRC32_POLY 0xEDB88320u /* IEEE 802.3, reflected: zlib's crc32 */
 #define FAULT_NUL 1  /* a NUL byte: the command is not one C string */
 #define FAULT_LONG 2 /* more characters than cmd_size: the rest was not stored */
 
@@ -23,8 +28,11 @@ static struct {
     size_t cmd_len;      /* characters stored for the command being received */
     uint8_t fault;       /* refused at the terminator: FAULT_LONG or FAULT_NUL arrived */
     uint8_t enabled;     /* parser gate: ee_boot() done */
-    size_t db_expect;    /* g_buff_size: the size of the last accepted `db load` */
+    uint8_t raw;         /* a `db bin` is receiving: every byte is data until db_pos == db_expect */
+    size_t db_expect;    /* g_buff_size: the size of the last accepted `db load` (or `db bin`) */
     size_t db_pos;       /* g_buff_pos: bytes stored since */
+    uint32_t crc;        /* `db bin`: the running CRC-32 register (complemented) of the bytes so far */
+    uint32_t crc_expect; /* `db bin`: the CRC-32 the host announced */
 } ee;
 
 /* The reference help text, verbatim (typos included: hosts may match it). */
@@ -42,9 +50,9 @@ static const char help_text[] =
     "results      : Return the result fp32 vector\r\n";
 
 /* The words commands start with, then the `db` subcommands; word() gives the index. */
-enum { W_NAME, W_TIMESTAMP, W_PROFILE, W_HELP, W_DB, W_INFER, W_RESULTS, W_LOAD, W_PRINT, W_OTHER };
+enum { W_NAME, W_TIMESTAMP, W_PROFILE, W_HELP, W_DB, W_INFER, W_RESULTS, W_CAPS, W_LOAD, W_PRINT, W_BIN, W_OTHER };
 static const char *const words[W_OTHER] = {"name", "timestamp", "profile", "help", "db", "infer", "results",
-                                           "load", "print"};
+                                           "caps", "load", "print", "bin"};
 
 static int word(const char *tok)
 {
@@ -59,6 +67,19 @@ static void put_line(const char *text)
 {
     ee_put(text);
     ee_put("\r\n");
+}
+
+/* the low `digits` hex digits of value, lower case */
+static void put_hex(uint32_t value, int digits)
+{
+    char text[8];
+    int i = digits;
+
+    while (i--) {
+        text[i] = "0123456789abcdef"[value & 15u];
+        value >>= 4;
+    }
+    th_serial_write(text, (size_t)digits);
 }
 
 /* `before`, a decimal, `after`: the shape of most numeric lines */
@@ -106,12 +127,23 @@ static int32_t parse_int(const char *p)
     return (int32_t)value;
 }
 
-static int hex_value(char c)
+/* `digits` hex digits (either case) at p into *value; 0 if one is not a hex digit (a NUL included,
+ * so nothing past the end of a word is read) */
+static int hex_number(const char *p, int digits, uint32_t *value)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20; /* lower case */
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    *value = 0;
+    while (digits--) {
+        char c = *p++;
+
+        if (c >= '0' && c <= '9')
+            c = (char)(c - '0');
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            c = (char)((c | 0x20) - 'a' + 10);
+        else
+            return 0;
+        *value = *value << 4 | (uint32_t)c;
+    }
+    return 1;
 }
 
 static void timestamp(void)
@@ -136,6 +168,14 @@ static void print_results(void)
     put_line("]");
 }
 
+/* a download of `size` bytes (1..db_size) begins: the buffer is rewound */
+static void expect(int32_t size)
+{
+    ee.db_pos = 0;
+    ee.db_expect = (size_t)size;
+    put_num("m-[Expecting ", (uint32_t)size, " bytes]\r\n");
+}
+
 static void db_load(const char *arg)
 {
     int32_t size;
@@ -145,39 +185,31 @@ static void db_load(const char *arg)
         return;
     }
     size = parse_int(arg);
+    ee.db_expect = 0; /* the reference stores the size before checking it */
     if (size == 0) {
-        ee.db_expect = 0; /* the reference stores the size before checking it */
         put_line("e-[Command 'db load' must be >0 bytes]");
         return;
     }
-    ee.db_pos = 0;
-    ee.db_expect = 0;
     if (size < 0 || (uint32_t)size > ee.cfg.db_size) {
         /* The reference's text (no m- prefix, a bare \n), but no size is kept: the following
          * `db` chunks are refused instead of running past the buffer. */
+        ee.db_pos = 0;
         ee_put("Supplied buffer size ");
         ee_put_int(size);
         put_num(" exceeds maximum of ", (uint32_t)ee.cfg.db_size, "\n");
         return;
     }
-    ee.db_expect = (size_t)size;
-    put_num("m-[Expecting ", (uint32_t)size, " bytes]\r\n");
+    expect(size);
 }
 
 static void db_print(void)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t i;
 
     /* the whole accepted size, 8 bytes a line; arguments are ignored, as in the reference */
     for (i = 0; i < ee.db_expect; i++) {
-        uint8_t b = ee.cfg.db_buf[i];
-        char pair[2];
-
-        pair[0] = hex[b >> 4];
-        pair[1] = hex[b & 15u];
         ee_put(i % 8u ? "-" : "m-buffer-");
-        th_serial_write(pair, 2);
+        put_hex(ee.cfg.db_buf[i], 2);
         if (i % 8u == 7u || i + 1 == ee.db_expect)
             ee_put("\r\n");
     }
@@ -198,15 +230,11 @@ static void db_hex(const char *tok)
         return;
     }
     for (; *tok; tok += 2) {
-        int byte = 0, i, nibble;
+        uint32_t byte;
 
-        for (i = 0; i < 2; i++) {
-            nibble = hex_value(tok[i]);
-            if (nibble < 0) { /* the pairs before it stay stored, as in the reference */
-                put_echo("e-[Invalid hex digit '", tok, 2, "']");
-                return;
-            }
-            byte = byte * 16 + nibble;
+        if (!hex_number(tok, 2, &byte)) { /* the pairs before it stay stored, as in the reference */
+            put_echo("e-[Invalid hex digit '", tok, 2, "']");
+            return;
         }
         ee.cfg.db_buf[ee.db_pos++] = (uint8_t)byte;
         if (ee.db_pos == ee.db_expect) { /* <= db_size: checked by db_load */
@@ -215,6 +243,69 @@ static void db_hex(const char *tok)
         }
     }
 }
+
+#if EE_BINARY_DOWNLOAD
+/* `db bin N CRC`: checked in the virtual DUT's order; accepted, it answers m-[Expecting N bytes]
+ * and no m-ready (dispatch sees ee.raw): the bytes that follow are data, see bin_byte(). */
+static void db_bin(const char *n, const char *crc)
+{
+    int32_t size;
+    uint32_t value;
+
+    if (!ee.cfg.bin_chunk) {
+        put_line("e-[Binary download is disabled]");
+        return;
+    }
+    if (!crc) {
+        put_line("e-[Command 'db bin' requires the # of bytes and the CRC-32]");
+        return;
+    }
+    size = parse_int(n); /* n is there when crc is */
+    if (size <= 0 || (uint32_t)size > ee.cfg.db_size) {
+        put_num("e-[Command 'db bin' takes 1 to ", (uint32_t)ee.cfg.db_size, " bytes]\r\n");
+        return;
+    }
+    if (!hex_number(crc, 8, &value) || crc[8]) {
+        put_line("e-[Command 'db bin' requires the CRC-32 as 8 hex digits]");
+        return;
+    }
+    ee.crc = 0xffffffffu;
+    ee.crc_expect = value;
+    ee.raw = 1;
+    expect(size);
+}
+
+/* One byte of a `db bin` download: stored (db_pos < db_expect <= db_size), added to the CRC, and
+ * acknowledged at the end of each chunk; the last one ends the download and raw mode. */
+static void bin_byte(uint8_t c)
+{
+    uint32_t crc = ee.crc ^ c;
+    int k;
+
+    ee.cfg.db_buf[ee.db_pos++] = c;
+    for (k = 0; k < 8; k++) /* bitwise: no 1 KB table */
+        crc = (crc >> 1) ^ (CRC32_POLY & (0u - (crc & 1u)));
+    ee.crc = crc;
+    if (ee.db_pos < ee.db_expect) {
+        if (ee.db_pos % ee.cfg.bin_chunk == 0)
+            put_num("m-ack-", (uint32_t)ee.db_pos, "\r\n");
+        return;
+    }
+    ee.raw = 0;
+    crc = ~crc;
+    if (crc == ee.crc_expect) {
+        put_line("m-load-done");
+    } else {
+        ee_put("e-[CRC-32 mismatch: received ");
+        put_hex(crc, 8);
+        ee_put(", expected ");
+        put_hex(ee.crc_expect, 8);
+        put_line("]");
+        ee.db_expect = ee.db_pos = 0; /* the damaged bytes never reach the model */
+    }
+    put_line("m-ready");
+}
+#endif /* EE_BINARY_DOWNLOAD */
 
 static void infer(const char *n, const char *w)
 {
@@ -243,11 +334,11 @@ static void infer(const char *n, const char *w)
 
 static void dispatch(void)
 {
-    char *tok[MAX_TOKENS] = {NULL, NULL, NULL};
+    char *tok[MAX_TOKENS] = {NULL};
     char *p = ee.cfg.cmd_buf;
     int count = 0;
 
-    /* strtok(cmd, " "): runs of spaces separate words, cut in place; the first three are kept */
+    /* strtok(cmd, " "): runs of spaces separate words, cut in place; the first four are kept */
     ee.cfg.cmd_buf[ee.cmd_len] = '\0';
     for (; *p; p++) {
         if (*p == ' ')
@@ -300,6 +391,11 @@ static void dispatch(void)
             case W_PRINT:
                 db_print();
                 break;
+#if EE_BINARY_DOWNLOAD
+            case W_BIN:
+                db_bin(tok[2], tok[3]);
+                break;
+#endif
             }
             break;
         case W_INFER:
@@ -308,10 +404,18 @@ static void dispatch(void)
         case W_RESULTS:
             print_results();
             break;
+#if EE_BINARY_DOWNLOAD
+        case W_CAPS:
+            put_num("m-caps-[cmd=", (uint32_t)ee.cfg.cmd_size, ",db=");
+            put_num("", (uint32_t)ee.cfg.db_size, ",bin=");
+            put_num("", (uint32_t)ee.cfg.bin_chunk, "]\r\n");
+            break;
+#endif
         default:
             put_echo("e-[Unknown command: ", tok[0], strlen(tok[0]), "]");
         }
-    put_line("m-ready"); /* exactly one per command, always last */
+    if (!ee.raw)
+        put_line("m-ready"); /* exactly one per command, always last (`db bin`: after its data) */
 }
 
 int ee_init(const ee_config_t *config)
@@ -346,6 +450,12 @@ void ee_rx(const uint8_t *data, size_t len)
     while (len--) {
         uint8_t c = *data++;
 
+#if EE_BINARY_DOWNLOAD
+        if (ee.raw) {
+            bin_byte(c);
+            continue;
+        }
+#endif
         if (c == TERMINATOR) {
             if (ee.enabled) /* a command completed before boot is dropped, as in the reference */
                 dispatch();

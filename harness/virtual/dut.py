@@ -114,11 +114,14 @@ class VirtualDut:
 
     def receive(self, data: bytes) -> None:
         with self._lock:
-            data = self._receive_binary(data) if self._bin_left else data
-            for index, byte in enumerate(data):
-                if self._bin_left:  # a `db bin` just started: the rest is data
-                    self.receive(data[index:])
-                    return
+            index = 0
+            while index < len(data):
+                if self._bin_left:  # a `db bin` waits for bytes: they are data, not commands
+                    rest = self._receive_binary(data[index:])
+                    index = len(data) - len(rest)
+                    continue
+                byte = data[index]
+                index += 1
                 if byte == 0x25:  # '%'
                     # C string semantics: a NUL inside the buffer ends the command early.
                     command = bytes(self._cmd[:self._cmd_pos]).split(b"\0", 1)[0].decode("latin-1")

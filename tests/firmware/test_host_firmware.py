@@ -5,8 +5,10 @@ virtual DUT's simulated clock, so for the same inputs the harness must produce b
 results: the same results.json (lap stamps, elapsed times, throughputs, result vectors) and the
 same results.txt once the wall-clock stamps are taken out. Each mode is run twice through the
 harness's own API (`harness.run.run`), once against the firmware's pty, once against `port:
-virtual`. Then every command of protocol.md 1.3, including each error, is sent to both and the raw
-answer bytes compared, in performance and in energy mode.
+virtual` with firmware "submit" (the host port's `caps`, so the same transfer: `db bin` unless the
+run asks for hex). Then every command of protocol.md 1.3, including each error, and `caps` and
+`db bin` are sent to both and the raw answer bytes compared, in performance and in energy mode
+(tests/firmware/test_firmware_binary.py compares whole binary conversations).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import signal
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -35,23 +38,29 @@ from helpers.firmware import BAUD, HostFirmware, exchange, sim_args
 INFER_US = 30_000
 STAMP = re.compile(r"^\d{4}\.\d{6} ulp-mlperf: ?")  # the runner's MMDD.HHMMSS prefix: wall time
 
-# (model, mode, inputs): every model, both modes that talk to the DUT directly; ad01's accuracy
-# run sends every sliding window (10 per file) and prints float scores, not probabilities.
+# (model, mode, inputs, transfer): every model, both modes that talk to the DUT directly; ad01's
+# accuracy run sends every sliding window (10 per file) and prints float scores, not probabilities.
+# `auto` downloads with `db bin` (both DUTs offer it), `hex` with `db load` and hex chunks.
 RUNS = [
-    ("kws01", "performance", 5),
-    ("kws01", "accuracy", 24),
-    ("ic01", "performance", 5),
-    ("ic01", "accuracy", 10),
-    ("vww01", "accuracy", 4),
-    ("ad01", "performance", 5),
-    ("ad01", "accuracy", 3),
+    ("kws01", "performance", 5, "auto"),
+    ("kws01", "accuracy", 24, "auto"),
+    ("kws01", "accuracy", 24, "hex"),
+    ("ic01", "performance", 5, "auto"),
+    ("ic01", "accuracy", 10, "hex"),
+    ("vww01", "accuracy", 4, "auto"),
+    ("ad01", "performance", 5, "auto"),
+    ("ad01", "accuracy", 3, "auto"),
 ]
+# the host port's defaults, spelled out for the virtual DUT (whose "submit" default buffer is 1028)
+CMD_SIZE, BIN_CHUNK = 80, 512
 
 
-def _config(path, model_id: str, dataset, device: str) -> object:
-    lines = [f"benchmark: {model_id}", f"dataset: {dataset}", "devices:", f"  dut: {{port: {device}}}"]
+def _config(path, model_id: str, dataset, device: str, transfer: str = "auto") -> object:
+    lines = [f"benchmark: {model_id}", f"dataset: {dataset}", "devices:",
+             f"  dut: {{port: {device}, transfer: {transfer}}}"]
     if device == "virtual":
-        lines.append(f"virtual: {{model: builtin, pace: false, infer_us: {INFER_US}}}")
+        lines.append(f"virtual: {{model: builtin, pace: false, infer_us: {INFER_US}, firmware: submit, "
+                     f"binary_chunk: {BIN_CHUNK}, command_buffer: {CMD_SIZE}}}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return load_config(path)
 
@@ -66,16 +75,22 @@ def _unstamped(path) -> list[str]:
     return [STAMP.sub("", line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.mark.parametrize(("model_id", "mode", "count"), RUNS, ids=[f"{m}-{mode}" for m, mode, _ in RUNS])
-def test_harness_sessions_are_byte_identical(host_firmware, tmp_path, model_id, mode, count):
+@pytest.mark.parametrize(("model_id", "mode", "count", "transfer"), RUNS,
+                         ids=[f"{m}-{mode}-{t}" for m, mode, _, t in RUNS])
+def test_harness_sessions_are_byte_identical(host_firmware, tmp_path, model_id, mode, count, transfer):
     dataset = synthetic_dataset(model_id, tmp_path / "dataset", count)
-    with HostFirmware(host_firmware, *sim_args(model_id, INFER_US)) as firmware:
-        config = _config(tmp_path / "firmware.yaml", model_id, dataset, firmware.port)
+    with HostFirmware(host_firmware, *sim_args(model_id, INFER_US), "--cmd-size", str(CMD_SIZE),
+                      "--bin-chunk", str(BIN_CHUNK)) as firmware:
+        config = _config(tmp_path / "firmware.yaml", model_id, dataset, firmware.port, transfer)
         measured = _session(config, mode, tmp_path / "firmware-sessions")
     # the firmware noticed the harness closing its port and ended by itself, cleanly
     assert firmware.returncode == 0, firmware.stderr.decode(errors="replace")
-    virtual = _session(_config(tmp_path / "virtual.yaml", model_id, dataset, "virtual"), mode,
+    virtual = _session(_config(tmp_path / "virtual.yaml", model_id, dataset, "virtual", transfer), mode,
                        tmp_path / "virtual-sessions")
+    # the download went the way the run asked, on both (the session log has every line sent)
+    for outcome in (measured, virtual):
+        log = (outcome.session_dir / "log.txt").read_text(encoding="utf-8")
+        assert ("db bin " in log) == (transfer == "auto") and ("db load " in log) == (transfer == "hex")
 
     ours = (measured.session_dir / "results.json").read_bytes()
     theirs = (virtual.session_dir / "results.json").read_bytes()
@@ -98,12 +113,20 @@ def test_harness_sessions_are_byte_identical(host_firmware, tmp_path, model_id, 
         "name": "virtual", "profile": "ULPMark for tinyML Firmware V0.0.1", "model": model_id}
 
 
+def _binary(data: bytes, crc: int | None = None) -> bytes:
+    """`db bin` and its data as one "command" for exchange(): the `%` it appends is the last byte."""
+    assert data.endswith(b"%")
+    return b"db bin %d %08x%%" % (len(data), zlib.crc32(data) if crc is None else crc) + data[:-1]
+
+
 def _commands(model_id: str) -> list[bytes]:
-    """Every command and error of protocol.md 1.3, around one real download and inference."""
+    """Every command and error of protocol.md 1.3, around one real download and inference; then
+    `caps` and `db bin` (docs/binary_download.md): refused, accepted and with a CRC mismatch."""
     size = BuiltinModel(model_id).input_size
     data = bytes((i * 37 + 11) % 256 for i in range(size))
     chunks = [b"db " + data[i:i + 38].hex().encode() for i in range(0, size, 38)]
     too_big = MAX_DB_INPUT_SIZE[model_id] + 1
+    raw = bytes(b"%\r\n\0\xff"[i % 5] if i % 2 else (i * 29 + 7) % 256 for i in range(size - 1)) + b"%"
     return [
         b"name", b"profile", b"help", b"timestamp",
         b"results",                          # before any inference: the zeroed output tensor
@@ -120,13 +143,19 @@ def _commands(model_id: str) -> list[bytes]:
         b"db print",                         # 11 bytes: a short last row and the stray empty line
         b"infer 1 1",                        # 11 bytes loaded: the previous tensor stays
         b"db   load   8", b"db 0102030405060708",  # repeated spaces separate words
+        b"caps", b"caps now",
+        b"db bin", b"db bin %d" % size, b"db bin 0 00000000", b"db bin %d 00000000" % too_big,
+        b"db bin 4 0000000", b"db bin 4 0000000g",
+        _binary(raw), b"db print", b"infer 1 0", b"db 00",  # CR, LF, NUL and % are data
+        _binary(raw, zlib.crc32(raw) ^ 0xff), b"db print", b"infer 1 0", b"db 00",  # emptied
         b"name extra words", b"Name", b"bogus", b"", b"   ", b"timestamp",
     ]
 
 
 def _virtual_answers(model_id: str, commands: list[bytes], energy: bool) -> list[bytes]:
     clock = SimClock()
-    dut = VirtualDut(BuiltinModel(model_id), clock, energy_mode=energy, infer_cost_us=INFER_US, uart_baud=BAUD)
+    dut = VirtualDut(BuiltinModel(model_id), clock, energy_mode=energy, infer_cost_us=INFER_US, uart_baud=BAUD,
+                     firmware="submit", binary_chunk=BIN_CHUNK, command_buffer=CMD_SIZE)
     with PtyDevice(dut, clock=clock, baud=BAUD, pace=False) as device:
         assert device.drain()
         return exchange(device.port, commands)
@@ -134,6 +163,7 @@ def _virtual_answers(model_id: str, commands: list[bytes], energy: bool) -> list
 
 @pytest.mark.parametrize("model_id", ["kws01", "ic01", "ad01"])
 @pytest.mark.parametrize("energy", [False, True], ids=["performance", "energy"])
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # ad01: raw NaNs
 def test_every_command_answers_as_the_virtual_dut(host_firmware, model_id, energy):
     commands = _commands(model_id)
     expected = _virtual_answers(model_id, commands, energy)
@@ -147,6 +177,9 @@ def test_every_command_answers_as_the_virtual_dut(host_firmware, model_id, energ
     text = b"".join(answers)
     assert b"m-load-done\r\n" in text and b"m-results-[" in text and b"e-[Empty command]" in text
     assert (b"m-lap-us-" in text) != energy
+    assert text.count(b"m-caps-[cmd=80,db=%d,bin=512]" % MAX_DB_INPUT_SIZE[model_id]) == 2
+    assert b"e-[CRC-32 mismatch: received " in text and b"Input db has 0 elemented" in text
+    assert (b"m-ack-512\r\n" in text) == (BuiltinModel(model_id).input_size > 512)
     assert text.count(b"m-ready\r\n") == len(commands)
 
 

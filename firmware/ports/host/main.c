@@ -6,6 +6,9 @@
  *   host-firmware --pty [options]     opens a pseudo-terminal, prints "pty: /dev/pts/N" on stderr and
  *                                     serves on it until the host closes it or SIGTERM/SIGINT
  *
+ * `caps` reports the command buffer (--cmd-size, default 80), the db buffer (the model's
+ * MAX_DB_INPUT_SIZE) and the `db bin` chunk (--bin-chunk, default 512; 0 switches `db bin` off).
+ *
  * Clocks. By default m-lap-us is a real monotonic microsecond clock and every inference runs the
  * model. With --sim-clock the clock is the virtual DUT's (harness/virtual/dut.py behind
  * harness/virtual/pty.py): it advances only by the UART time of the bytes on the wire, 10 bit times
@@ -32,6 +35,7 @@
 #include "model.h"
 
 #define MAX_CMD_SIZE 4096 /* --cmd-size bound: the SWW reference uses 1028 */
+#define MAX_BIN_CHUNK 1048576L /* --bin-chunk bound: a pipe or a pty loses nothing, any size works */
 #define LINE_CAP 8192     /* output is written a line at a time (see flush_line) */
 #define READ_CHUNK 4096   /* as pty.py reads the host */
 
@@ -299,7 +303,8 @@ static void usage(FILE *to)
 
     fprintf(to,
             "usage: host-firmware (--stdio | --pty) [--model ID] [--name NAME] [--energy]\n"
-            "                     [--sim-clock] [--baud B] [--infer-us U] [--cmd-size N] [--trace-pins]\n"
+            "                     [--sim-clock] [--baud B] [--infer-us U] [--cmd-size N] [--bin-chunk N]\n"
+            "                     [--trace-pins]\n"
             "  --stdio        commands on stdin, answers on stdout\n"
             "  --pty          serve on a new pseudo-terminal (its path is printed on stderr)\n"
             "  --model ID     the built-in model to run (default kws01):");
@@ -312,8 +317,9 @@ static void usage(FILE *to)
             "  --baud B       UART rate the simulated clock charges bytes at (default 115200)\n"
             "  --infer-us U   simulated microseconds per inference (default 2000)\n"
             "  --cmd-size N   the command buffer, 1..%d characters (default 80)\n"
+            "  --bin-chunk N  `db bin` bytes between acknowledgements, 0..%ld (default 512; 0: off)\n"
             "  --trace-pins   report energy-mode timestamp pulses on stderr\n",
-            MAX_CMD_SIZE);
+            MAX_CMD_SIZE, MAX_BIN_CHUNK);
 }
 
 static int number(const char *text, long low, long high, long *out)
@@ -332,7 +338,7 @@ static int number(const char *text, long low, long high, long *out)
 int main(int argc, char **argv)
 {
     const char *model_id = "kws01", *name = "host";
-    long baud = 115200, infer_us = 2000, cmd_size = 80;
+    long baud = 115200, infer_us = 2000, cmd_size = 80, bin_chunk = 512;
     int mode = 0, energy = 0, i;
     struct sigaction action;
     ee_config_t cfg;
@@ -340,7 +346,8 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(arg, "--model") == 0 || strcmp(arg, "--name") == 0 || strcmp(arg, "--baud") == 0 ||
-                    strcmp(arg, "--infer-us") == 0 || strcmp(arg, "--cmd-size") == 0;
+                    strcmp(arg, "--infer-us") == 0 || strcmp(arg, "--cmd-size") == 0 ||
+                    strcmp(arg, "--bin-chunk") == 0;
 
         if (takes && !value) {
             fprintf(stderr, "host-firmware: %s needs a value\n", arg);
@@ -361,6 +368,7 @@ int main(int argc, char **argv)
         } else if (strcmp(arg, "--baud") == 0 && number(value, 1, 100000000L, &baud)) {
         } else if (strcmp(arg, "--infer-us") == 0 && number(value, 0, 1000000000L, &infer_us)) {
         } else if (strcmp(arg, "--cmd-size") == 0 && number(value, 1, MAX_CMD_SIZE, &cmd_size)) {
+        } else if (strcmp(arg, "--bin-chunk") == 0 && number(value, 0, MAX_BIN_CHUNK, &bin_chunk)) {
         } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -400,6 +408,7 @@ int main(int argc, char **argv)
     cfg.model = host.model->id;
     cfg.profile = NULL;
     cfg.energy_mode = energy;
+    cfg.bin_chunk = (size_t)bin_chunk;
     if (!cfg.cmd_buf || !cfg.db_buf || ee_init(&cfg) != 0) {
         fprintf(stderr, "host-firmware: the engine refused its configuration\n");
         return 1;

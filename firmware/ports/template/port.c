@@ -38,6 +38,12 @@
 /* The longest command: 80 as in the reference. The host sizes its `db` chunks to fit. */
 #define CMD_SIZE 80
 
+/* TODO(port): `db bin` (binary download, docs/binary_download.md): the host sends this many raw
+ * bytes, then waits for an acknowledgement. Every byte must reach ee_rx() (a FIFO or an RX ring
+ * buffer as deep as what arrives while the main loop is busy elsewhere); 0 switches it off and
+ * the host downloads in hex. */
+#define BIN_CHUNK 512
+
 static char cmd_buf[CMD_SIZE + 1];
 static uint8_t db_buf[MAX_DB_INPUT_SIZE];
 static float outputs[OUTPUTS]; /* the last inference's output, zero before the first */
@@ -115,7 +121,7 @@ static int uart_poll_byte(uint8_t *byte)
 
 int main(void)
 {
-    ee_config_t config;
+    ee_config_t config = {0}; /* fields a newer engine adds stay 0: off */
 
     /* TODO(port): clocks, the host UART (115200 8N1; 9600 in energy mode, or what your devices yaml
      * says), the microsecond timer, the timestamp GPIO set high (energy mode), and the model
@@ -129,6 +135,7 @@ int main(void)
     config.model = MODEL_ID;
     config.profile = NULL; /* EE_FW_VERSION, which hosts expect */
     config.energy_mode = ENERGY_MODE;
+    config.bin_chunk = BIN_CHUNK;
     if (ee_init(&config) != 0)
         for (;;) {
         } /* a configuration error: halt where a debugger shows it */

@@ -378,3 +378,17 @@ def test_sww_activation_list_rows_of_16(sww):
     # A second session starts its own sync pulse and activation list.
     sww.send("start")
     assert len(sww.dut.play_audio(1.0, [])) == 1
+
+
+def test_many_binary_downloads_in_one_receive_call():
+    """Each `db bin` switches the byte stream to data and back: thousands in one read are fine."""
+    import zlib
+
+    out = bytearray()
+    dut = VirtualDut(BuiltinModel("kws01"), SimClock(), firmware="submit")
+    dut.attach(out.extend)
+    dut.boot()
+    out.clear()
+    dut.receive((b"db bin 1 %08x%%" % zlib.crc32(b"A") + b"A") * 5000 + b"name%")
+    assert out.count(b"m-[Expecting 1 bytes]\r\nm-load-done\r\nm-ready\r\n") == 5000
+    assert out.endswith(b"m-name-dut-[virtual]\r\nm-ready\r\n")
