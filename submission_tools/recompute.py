@@ -49,6 +49,8 @@ class SwwResult:
     readme_score: sww.SwwScore | None  # the same with the README's 1 s window, for the record
     duty: sww.DutyCycle | None
     detections_source: str  # "results.json", "log.txt" or ""
+    detections_ms: list[int] = field(default_factory=list)  # as scored: the sync pulse first
+    windows_s: list[tuple[float, float]] = field(default_factory=list)  # the truth windows scored against
 
 
 @dataclass
@@ -169,7 +171,8 @@ def score_sww(run: Run, truth: list[tuple[float, float]] | None) -> SwwResult:
         return SwwResult(None, None, None, "")
     duty = sww.duty_cycle(run.sww.start_times_s, run.sww.stop_times_s) if run.sww is not None else None
     return SwwResult(sww.score_detections(detections, windows),
-                     sww.score_detections(detections, windows, as_runner=False), duty, source)
+                     sww.score_detections(detections, windows, as_runner=False), duty, source,
+                     list(detections), list(windows))
 
 
 def score_run(run: Run, bench: Benchmark, label_sets: list[LabelSet],

@@ -114,6 +114,8 @@ def draw(job: tuple[str, dict]) -> bytes | None:
         figure = plots.energy_trace(trace.samples_uj, trace.rate_hz, windows, args["edges"])
     elif kind == "mlc_trials":
         figure = plots.energy_trials(args["trials"], MLC_RATE_HZ)
+    elif kind == "sww":
+        figure = plots.sww_timeline(**args)
     elif kind == "roc":
         figure = plots.roc_curve(args["predictions"], args["auc"])
     elif kind == "confusion":
@@ -182,6 +184,14 @@ def plot_jobs(result: CheckResult, entry: ResultEntry, scored: ScoredRun | None)
                 "Power of each trial's samples (results.json), trials end to end; dotted: the events; "
                 "shaded: the window between each trial's last two events, which the energy is summed over."),
                 ("mlc_trials", {"trials": [(t.samples_j, t.events) for t in run.energy_trials]})))
+    if scored.sww is not None and scored.sww.score is not None:
+        score = scored.sww.score
+        out.append(("Wakeword detections", (
+            "The streamed wav, in seconds from the DUT's sync pulse: each wakeword (green: detected, "
+            "red: missed) and every detection (red: a false positive the score counts), from "
+            f"{scored.sww.detections_source}, as the MLCommons runner scores them."),
+            ("sww", {"detections_ms": scored.sww.detections_ms, "windows_s": scored.sww.windows_s,
+                     "missed_s": score.false_negative_windows, "false_positives_s": score.false_positive_times_s})))
     if run.mode == "accuracy" and scored.accuracy is not None and scored.accuracy.predictions:
         a = scored.accuracy
         spec = result.round.ruleset.benchmarks.get(entry.benchmark)

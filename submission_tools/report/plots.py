@@ -169,6 +169,35 @@ def _shade(axes, name: str, start: float, stop: float) -> None:
               fontsize=7, color="#994400")
 
 
+def sww_timeline(detections_ms: list[int], windows_s: list[tuple[float, float]],
+                 missed_s: list[tuple[float, float]], false_positives_s: list[float]) -> Figure | None:
+    """The streamed wav as a time line: each wakeword's truth window (green when detected, red when
+    missed; a detection counts up to 2 s after it), every detection after the sync pulse as a tick
+    (red: a false positive the score counts), all in seconds from the sync pulse, as the runner
+    scores them."""
+    if not windows_s and len(detections_ms) < 2:
+        return None
+    figure, axes = _figure(6.2, 1.7)
+    sync = detections_ms[0] if detections_ms else 0
+    detections = [(d - sync) / 1000 for d in detections_ms[1:]]
+    span = max([stop for _, stop in windows_s] + detections + [1.0])
+    width = span * 0.004  # a one-second wakeword would be under a pixel wide
+    missed = {(float(a), float(b)) for a, b in missed_s}
+    for start, stop in windows_s:
+        colour = _BAD if (float(start), float(stop)) in missed else "#228833"
+        axes.broken_barh([(start, max(stop - start, width))], (0.08, 0.32), color=colour, linewidth=0)
+    false = {round(t, 3) for t in false_positives_s}
+    axes.vlines([t for t in detections if round(t, 3) not in false], 0.55, 0.92, color=_OK, linewidth=1.0)
+    axes.vlines([t for t in detections if round(t, 3) in false], 0.5, 0.97, color=_BAD, linewidth=1.6)
+    axes.set_ylim(0, 1)
+    axes.set_yticks([0.24, 0.74], ["wakewords", "detections"], fontsize=7)
+    axes.set_xlim(0, span * 1.01)
+    axes.set_xlabel("time from the sync pulse, s", fontsize=8)
+    axes.set_title(f"{len(windows_s)} wakewords: {len(windows_s) - len(missed)} detected, {len(missed)} missed; "
+                   f"{len(false_positives_s)} false positives", fontsize=9)
+    return figure
+
+
 def roc_curve(predictions: list[acc.Prediction], auc: float | None) -> Figure | None:
     """The ROC curve of an anomaly-detection run, from the file-averaged scores the official AUC
     uses (sklearn roc_curve on one score per file, label 1 = anomalous)."""

@@ -182,3 +182,20 @@ def test_whole_v1_1_round_renders(round_v1_1, round_v1_1_page):
     assert_every_number_shown(result, page, build_view(result, with_plots=False))
     assert len(page_html) < 10 * 1024 * 1024
     assert html.escape(str(result.root)) in page_html
+
+
+def test_v1_3_streaming_wakeword_results_show_their_detections():
+    """The five v1.3 SWW performance results.json hold the detections: each gets its time line,
+    titled with the counts the checker recomputed (and the runner printed)."""
+    from helpers.shared import shared_path
+    from submission_tools.check import CheckOptions, run_check
+    from submission_tools.report.html import render_html
+
+    result = run_check(shared_path("data", "tiny_results", "v1.3"), CheckOptions())
+    page = read_page(render_html(result))
+    timelines = [image for image in page.images if image["alt"].startswith("Wakeword detections: ")]
+    assert len(timelines) == 5 and all("/sww/performance" in image["alt"] for image in timelines)
+    for image in timelines:
+        decode_png(image["src"])
+    scored = [s for s in result.scored.values() if s.sww is not None and s.sww.score is not None]
+    assert len(scored) == 5 and all(s.sww.score.tp + s.sww.score.fn == 50 for s in scored)

@@ -55,6 +55,24 @@ def test_window_runtimes_marks_a_short_window_red():
     assert plots.window_runtimes([None, None], [1, 1], [], None) is None
 
 
+def test_sww_timeline_colours_missed_wakewords_and_counted_false_positives():
+    from matplotlib.collections import LineCollection
+
+    windows = [(10.0, 11.0), (50.0, 51.2), (90.0, 90.8)]
+    # the sync pulse at 5 s; detections 10.5 s and 92 s after it hit wakewords, 70 s is false
+    detections = [5000, 15500, 75000, 97000]
+    figure = plots.sww_timeline(detections, windows, missed_s=[(50.0, 51.2)], false_positives_s=[70.0])
+    axes = figure.axes[0]
+    bars = [to_hex(c.get_facecolor()[0]) for c in axes.collections if not isinstance(c, LineCollection)]
+    assert bars == ["#228833", plots._BAD, "#228833"]  # the second wakeword was missed
+    ticks = [c for c in axes.collections if isinstance(c, LineCollection)]
+    positions = [sorted(round(seg[0][0], 3) for seg in c.get_segments()) for c in ticks]
+    assert positions == [[10.5, 92.0], [70.0]]  # blue hits, then the red false positive
+    assert axes.get_title() == "3 wakewords: 2 detected, 1 missed; 1 false positives"
+    assert png_size(plots.png_bytes(figure))[0] <= 600
+    assert plots.sww_timeline([], [], [], []) is None
+
+
 def test_energy_trace_from_a_memory_mapped_file(tmp_path):
     rate = 1000.0
     samples = np.full(60_000, 50.0, dtype="<f4")  # 50 µJ per 1 ms sample: 50 mW idle
