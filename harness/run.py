@@ -54,14 +54,18 @@ class _Echo:
             line = None
         if line is not None:
             if self.holder:
-                for early in self.early:
-                    self.holder[0].log(early)
-                self.early.clear()
+                self.flush()
                 self.holder[0].log(line)
             else:
                 self.early.append(line)
             if self.console is not None:
                 self.console.say(line)
+
+    def flush(self) -> None:
+        """The set-up exchange into the session log, once the session exists, before anything else."""
+        for early in self.early:
+            self.holder[0].log(early)
+        self.early.clear()
 
 
 def choose_download(client: DutClient, spec, *, direct: bool) -> dict:
@@ -141,6 +145,7 @@ def run(config, mode: str, *, out: Path, resume: Path | None = None, progress: P
         dataset = None if mode == "streaming" else Dataset(Path(dataset_folder), config.truth_file, identity.model)
         session = _open_session(config, mode, identity, benchmark, out=out, resume=resume)
         holder.append(session)
+        echo.flush()
         session.manifest["dut"] = {"name": identity.name, "profile": identity.profile, "model": identity.model}
         session.manifest["devices"] = bench.describe()
         session.manifest["download"] = download

@@ -122,3 +122,12 @@ def test_the_arduino_refuses_a_dut_baud_other_than_9600(tmp_path):
         "dut: {port: virtual,", "dut: {port: virtual, baud: {energy: 115200},"))
     with pytest.raises(HarnessError, match="9600 baud only"):
         quiet_run(config, "energy", tmp_path / "s")
+
+
+def test_the_log_starts_with_the_set_up_exchange_then_the_downloads_without_their_chunks(measured_tree):
+    _, _, sessions = measured_tree
+    lines = (sessions["kws", "accuracy"] / "log.txt").read_text().splitlines()
+    assert lines[:3] == ["name%", "RX:m-name-dut-[virtual]", "RX:m-ready"]  # in the order it happened
+    assert lines.index("caps%") < lines.index("Device model retrieved: kws01")
+    headers = [line for line in lines if line.startswith("db bin 490 ")]
+    assert len(headers) == INPUTS and not any(line.startswith(("[binary", "RX:m-ack-")) for line in lines)
