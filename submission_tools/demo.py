@@ -388,7 +388,11 @@ def run_demo(options: DemoOptions, progress=None) -> DemoResult:
     validate_options(options)
     plans = plan_benchmarks(options)
     out = options.out
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror or exc}); give a folder you can "
+                         "write to, e.g. --out ~/demo-out") from None
     result = DemoResult(out=out, plans=plans)
     started = time.perf_counter()
     for line in plan_notes(options, plans):

@@ -37,6 +37,12 @@ def test_an_out_that_is_a_file_is_refused(tmp_path):
     assert f"--out {out}: exists and is not a folder" in _usage("--out", str(out))
 
 
+def test_an_out_that_cannot_be_created_is_refused(tmp_path):
+    (tmp_path / "a-file").write_text("a file\n")
+    out = tmp_path / "a-file" / "demo-out"  # its parent is a file: no folder can be made there
+    assert f"--out {out}: cannot create the folder" in _usage("--out", str(out))
+
+
 def test_a_missing_reference_folder_is_refused(tmp_path):
     err = _usage("--out", str(tmp_path / "out"), "--reference", str(tmp_path / "no-such-tiny"))
     assert f"--reference {tmp_path / 'no-such-tiny'}: no such folder" in err and "mlcommons/tiny" in err
