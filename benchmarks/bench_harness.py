@@ -4,6 +4,9 @@ firmware/api behind the same pacing carrier), three ways in one run:
 
 - ours, binary: `db bin N CRC` and raw chunks of the DUT's receive buffer (docs/binary_download.md);
 - ours, hex: `db load` and `db <hex>` chunks as large as the DUT's command buffer takes (its `caps`);
+  the firmware is configured with a 1028-character buffer (the ports' default is the reference's 80,
+  whose 38-byte chunks reach about 80 % of the hex-character limit: the 9-character `m-ready` after
+  every 80-character command caps any host near 90 %);
 - the MLCommons runner's chunking: 31-byte hex chunks, one acknowledgement each.
 
     python benchmarks/bench_harness.py [--quick] [--firmware virtual|host]
@@ -43,7 +46,7 @@ from harness.virtual.models import BuiltinModel, synthetic_dataset
 from harness.virtual.pty import PtyDevice
 
 BAUD = 115200
-COMMAND_BUFFER = 1028  # our firmware's (the SWW reference's size): `caps` reports it
+COMMAND_BUFFER = 1028  # a port configured with the SWW reference's buffer size; `caps` reports it
 BINARY_CHUNK = 512
 MLCOMMONS_CHUNK = 31  # benchmark/runner device_under_test.py: _max_bytes = 31 without a power manager
 WORKLOADS = (("kws01", 200), ("ic01", 50))

@@ -157,7 +157,7 @@ class VirtualSpec:
     dataset_count: int = 50
     # "submit": this repository's firmware (caps, binary download); "reference": the MLCommons one
     firmware: str = "submit"
-    command_buffer: int | None = None  # None: 1028 for "submit" and for sww01, 80 for "reference"
+    command_buffer: int | None = None  # None: the reference's, 80 (1028 for sww01), as in our ports
     binary_chunk: int = 512  # the "submit" firmware's binary chunk; 0 switches binary download off
 
 

@@ -68,11 +68,10 @@ class VirtualBench:
         config, mode = self.config, self.mode
         behind_board = mode in ("energy", "streaming") and config.interface is not None
         energy_mode = mode == "energy" or (mode == "streaming" and config.monitor is not None)
-        submit_firmware = self.spec.firmware == "submit"
         dut = VirtualDut(self._model(), self.clock, signals=self.hub, energy_mode=energy_mode,
                          infer_cost_us=self.spec.infer_us, uart_baud=config.dut.baud_for(mode),
                          firmware=self.spec.firmware, binary_chunk=self.spec.binary_chunk,
-                         command_buffer=self.spec.command_buffer or (1028 if submit_firmware else None))
+                         command_buffer=self.spec.command_buffer)
         self.dut = dut
         if behind_board:
             if not config.interface.is_virtual:

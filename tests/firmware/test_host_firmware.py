@@ -51,7 +51,7 @@ RUNS = [
     ("ad01", "performance", 5, "auto"),
     ("ad01", "accuracy", 3, "auto"),
 ]
-# the host port's defaults, spelled out for the virtual DUT (whose "submit" default buffer is 1028)
+# the host port's defaults, also the virtual DUT's; spelled out so that a change to either shows here
 CMD_SIZE, BIN_CHUNK = 80, 512
 
 

@@ -64,9 +64,9 @@ def test_manifest_records_identity_inputs_and_file_hashes(measured_tree):
     assert len(manifest["inputs"]) == INPUTS and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     # the virtual DUT runs our firmware: binary on its own port, hex behind the interface board
     assert manifest["download"].items() >= {
-        "transfer": "binary", "chunk_bytes": 512, "command_buffer": 1028, "path": "direct",
-        "capabilities": {"command_buffer": 1028, "max_input": 490, "binary_chunk": 512,
-                         "line": "m-caps-[cmd=1028,db=490,bin=512]"}}.items()
+        "transfer": "binary", "chunk_bytes": 512, "command_buffer": 80, "path": "direct",
+        "capabilities": {"command_buffer": 80, "max_input": 490, "binary_chunk": 512,
+                         "line": "m-caps-[cmd=80,db=490,bin=512]"}}.items()
     energy = json.loads((sessions["kws", "energy"] / "manifest.json").read_text())
     assert energy["download"].items() >= {"transfer": "hex", "chunk_bytes": 38, "command_buffer": 80,
                                           "path": "interface", "capabilities": None}.items()
