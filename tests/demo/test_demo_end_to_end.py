@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from helpers.demo_runs import BENCH_MODES, SYSTEM
-from helpers.harness_runs import SESSION_FILES
+from helpers.demo_runs import SYSTEM
+from helpers.harness_runs import BENCH_MODES, SESSION_FILES
 from helpers.report_page import decode_png, read_page
 from helpers.live_sessions import live_findings
 from submission_tools.check import CheckOptions, run_check

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from helpers.harness_runs import place_session, quiet_run, virtual_config
+from helpers.harness_runs import measure_every_mode, place_session, quiet_run, virtual_config
 from helpers.live_sessions import live_findings, past_the_window
 from submission_tools.check import CheckOptions, run_check
 from submission_tools.example_tree import ExampleSpec, build_example_tree, write_example_reference
@@ -24,19 +24,11 @@ def measured_tree(tmp_path_factory):
     spec = ExampleSpec(round="v1.4", benchmarks=BENCHES + ("sww",), energy=BENCHES, accuracy_inputs=INPUTS)
     tree = build_example_tree(root / "tree", spec)
     reference = write_example_reference(root / "reference", spec)
-    sessions = {}
-    for bench in BENCHES + ("sww",):
-        modes = ("performance", "energy") if bench == "sww" else ("performance", "accuracy", "energy")
-        for mode in modes:
-            energy = mode == "energy"
-            config = virtual_config(root / f"{bench}-{mode}.yaml", bench, count=INPUTS,
-                                    interface=energy or bench == "sww", monitor=energy)
-            outcome = quiet_run(config, "streaming" if bench == "sww" else mode, root / "sessions")
-            assert outcome.status == "complete" and not outcome.invalid
-            mode_dir = tree / "closed" / spec.submitter / "results" / spec.system / bench / mode
-            shutil.rmtree(mode_dir)
-            place_session(outcome.session_dir, mode_dir)
-            sessions[bench, mode] = outcome.session_dir
+    sessions = measure_every_mode(root, root / "sessions", INPUTS)
+    for (bench, mode), session in sessions.items():
+        mode_dir = tree / "closed" / spec.submitter / "results" / spec.system / bench / mode
+        shutil.rmtree(mode_dir)
+        place_session(session, mode_dir)
     return tree, reference, sessions
 
 

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from submission_tools.cli import main
 
-BENCH_MODES = {bench: ("performance", "accuracy", "energy") for bench in ("kws", "vww", "ic", "ad")}
-BENCH_MODES["sww"] = ("performance", "energy")
 SUBMITTER_DIR = ("closed", "demo_org")
 SYSTEM = "virtual_dut"
 

@@ -11,6 +11,10 @@ from harness.run import RunOutcome, run
 
 MODEL = {"kws": "kws01", "vww": "vww01", "ic": "ic01", "ad": "ad01", "sww": "sww01"}
 SESSION_FILES = ("log.txt", "results.txt", "results.json")  # what the MLCommons runner leaves
+# every benchmark in every mode a submission has; sww is measured in streaming mode, with and
+# without the monitor, and its sessions fill the performance and energy folders
+BENCH_MODES = {bench: ("performance", "accuracy", "energy") for bench in ("kws", "vww", "ic", "ad")}
+BENCH_MODES["sww"] = ("performance", "energy")
 
 
 def virtual_config(dest: Path, bench: str, *, interface: bool = False, monitor: bool = False,
@@ -28,6 +32,21 @@ def virtual_config(dest: Path, bench: str, *, interface: bool = False, monitor: 
 
 def quiet_run(config: Path, mode: str, out: Path, **kwargs) -> RunOutcome:
     return run(load_config(config), mode, out=out, progress=Progress(io.StringIO()), **kwargs)
+
+
+def measure_every_mode(configs: Path, sessions: Path, count: int) -> dict[tuple[str, str], Path]:
+    """One complete, valid session per benchmark and mode of BENCH_MODES on the virtual bench (energy
+    through the virtual board and monitor, sww streaming): {(bench, mode): session folder}."""
+    measured = {}
+    for bench, modes in BENCH_MODES.items():
+        for mode in modes:
+            energy = mode == "energy"
+            config = virtual_config(configs / f"{bench}-{mode}.yaml", bench, count=count,
+                                    interface=energy or bench == "sww", monitor=energy)
+            outcome = quiet_run(config, "streaming" if bench == "sww" else mode, sessions)
+            assert outcome.status == "complete" and not outcome.invalid
+            measured[bench, mode] = outcome.session_dir
+    return measured
 
 
 def place_session(session_dir: Path, mode_dir: Path) -> None:
