@@ -22,8 +22,9 @@ class DutChannel(Protocol):
     link: SerialLink
     label: str
 
-    def exchange(self, command: str, timeout_s: float) -> list[str]:
-        """Send one DUT command; return the DUT's lines up to and including its `m-ready`.
+    def exchange(self, command: str, timeout_s: float, stop: Callable[[str], bool] | None = None) -> list[str]:
+        """Send one DUT command; return the DUT's lines up to and including its `m-ready`, or the
+        first line `stop` accepts (an answer that goes on after the host's next bytes).
 
         `timeout_s` bounds the wait for each line (as in the MLCommons runner), so an inference
         of any length is fine as long as the DUT keeps talking."""
@@ -72,11 +73,11 @@ class DirectChannel:
     def __init__(self, link: SerialLink) -> None:
         self.link, self.label = link, "DUT"
 
-    def exchange(self, command: str, timeout_s: float) -> list[str]:
+    def exchange(self, command: str, timeout_s: float, stop: Callable[[str], bool] | None = None) -> list[str]:
         self.link.drain()
         self.link.discard_partial()
         self.link.write(command + "%")
-        return read_until_ready(self.link, command, timeout_s, self.label)
+        return read_until_ready(self.link, command, timeout_s, self.label, stop=stop)
 
 
 class PassthroughChannel:
@@ -89,7 +90,7 @@ class PassthroughChannel:
     def __init__(self, link: SerialLink, board: str) -> None:
         self.link, self.label, self.board = link, "DUT", board
 
-    def exchange(self, command: str, timeout_s: float) -> list[str]:
+    def exchange(self, command: str, timeout_s: float, stop: Callable[[str], bool] | None = None) -> list[str]:
         self.link.drain()
         self.link.discard_partial()
         self.link.write(f"dut {command}%")
@@ -97,4 +98,4 @@ class PassthroughChannel:
                                hint=f"Check the {self.board} interface board: power, USB cable and its firmware.")
         if ack[-2:] != [f"m-dut-passthrough({command})", READY]:
             raise GarbledReply(self.board, f"dut {command}", "the passthrough acknowledgement is missing", ack)
-        return read_until_ready(self.link, command, timeout_s, self.label, prefix=self.DUT_PREFIX)
+        return read_until_ready(self.link, command, timeout_s, self.label, prefix=self.DUT_PREFIX, stop=stop)

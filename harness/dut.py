@@ -262,10 +262,7 @@ class DutClient:
         size, link, label = len(data), self.channel.link, self.channel.label
         header = f"db bin {size} {zlib.crc32(data):08x}"
         expecting = f"m-[Expecting {size} bytes]"
-        self.channel.link.drain()
-        self.channel.link.discard_partial()
-        link.write(header + "%")
-        lines = read_until_ready(link, header, self.command_timeout_s, label, stop=lambda x: x == expecting)
+        lines = self.channel.exchange(header, self.command_timeout_s, stop=lambda x: x == expecting)
         if lines[-1] != expecting:  # refused: the DUT answered m-ready and stays in command mode
             errors = [x for x in lines if x.startswith("e-[")]
             if errors:

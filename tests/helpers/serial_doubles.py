@@ -81,11 +81,11 @@ class RecordingChannel:
         self.rewrite = rewrite
         self.commands: list[str] = []
 
-    def exchange(self, command: str, timeout_s: float) -> list[str]:
+    def exchange(self, command: str, timeout_s: float, stop=None) -> list[str]:
         self.commands.append(command)
         number = len(self.commands)
         sent = self.rewrite(number, command) if self.rewrite else command
-        lines = self.inner.exchange(sent, timeout_s)
+        lines = self.inner.exchange(sent, timeout_s, stop)
         if number in self.lose_answer_of:
             raise DeviceTimeout(self.label, command, timeout_s, None, "(answer lost by the test)")
         return lines
