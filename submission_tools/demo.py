@@ -33,6 +33,7 @@ import yaml
 from submission_tools.check import CheckOptions, CheckResult, run_check
 from submission_tools.errors import UsageError
 from submission_tools.example_tree import ExampleSpec, minimal_pdf, write_example_reference
+from submission_tools.labels import read_label_file
 from submission_tools.reference import ReferenceCheckout, known_digests
 
 ROUND = "v1.4"
@@ -153,8 +154,7 @@ def real_inputs(folder: Path) -> bool:
     labels = folder / LABELS
     if not labels.is_file():
         return False
-    names = [line.split(",", 1)[0].strip() for line in labels.read_text(encoding="utf-8", errors="replace")
-             .splitlines() if line.strip()]
+    names = read_label_file(labels, LABELS, folder.name).entries  # a malformed row: InputError, file:line
     return bool(names) and all((folder / name).is_file() for name in names)
 
 
