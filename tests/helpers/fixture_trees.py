@@ -329,13 +329,17 @@ class BuiltTree:
     reference: Path | None = None  # a stand-in mlcommons/tiny checkout labelling the example inputs
 
     def restore_permissions(self) -> None:
-        """Undo chmod ops (innermost first) so pytest can delete the tree."""
-        for path, mode in reversed(self.chmodded):
-            try:
-                os.chmod(path, mode)
-            except OSError:
-                pass
-        self.chmodded.clear()
+        restore_permissions(self.chmodded)
+
+
+def restore_permissions(chmodded: list[tuple[Path, int]]) -> None:
+    """Undo chmod ops (innermost first) so pytest can delete the tree; empties `chmodded`."""
+    for path, mode in reversed(chmodded):
+        try:
+            os.chmod(path, mode)
+        except OSError:
+            pass
+    chmodded.clear()
 
 
 class TreeEditor:

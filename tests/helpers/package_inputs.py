@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,12 +110,9 @@ class BuiltInputs:
     chmodded: list
 
     def restore_permissions(self) -> None:
-        for path, mode in reversed(self.chmodded):
-            try:
-                os.chmod(path, mode)
-            except OSError:
-                pass
-        self.chmodded.clear()
+        from helpers.fixture_trees import restore_permissions
+
+        restore_permissions(self.chmodded)
 
 
 def build_package_fixture(tmp_path: Path, spec: ExampleSpec, ops: list) -> BuiltInputs:
